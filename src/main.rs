@@ -1,0 +1,275 @@
+//! The `halo` command line. Every outcome maps to a documented exit code:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (or already committed) |
+//! | 1 | internal error |
+//! | 2 | usage |
+//! | 65 | invalid input data |
+//! | 66 | missing input |
+//! | 75 | transient failure; safe to retry |
+//! | 78 | bad configuration |
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use halo::runner::{self, Dates, RunOptions, job::Job, session::SessionOptions};
+use halo::storage::{Storage, parse_root};
+use halo::{Error, ExitKind};
+
+const EXIT_CODES: &str = "Exit codes: 0 success (or already committed), 1 internal error, 2 usage, \
+65 invalid input data, 66 missing input, 75 transient (retry), 78 bad configuration.";
+
+#[derive(Parser)]
+#[command(name = "halo", version, about = "Batch analytics for creator affiliate programs", after_help = EXIT_CODES)]
+struct Cli {
+    /// Log format on stderr: text (default on a terminal) or json.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Clone)]
+struct Roots {
+    /// Input root: a path, file://, s3://, gs://, az://, abfss:// URL.
+    #[arg(long, env = "HALO_INPUT", default_value = "sample-data")]
+    input: String,
+    /// Output root for result tables.
+    #[arg(long, env = "HALO_OUTPUT", default_value = "results")]
+    output: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a job for a date or a range of dates (default: the last complete day).
+    #[command(after_help = EXIT_CODES)]
+    Run {
+        /// The job spec.
+        #[arg(default_value = "jobs/nightly.toml")]
+        job: PathBuf,
+        /// The date to run (YYYY-MM-DD).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        date: Option<NaiveDate>,
+        /// First date of a backfill.
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Last date of a backfill (inclusive).
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+        /// Plan every step and list inputs and outputs without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Threads for query execution (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        roots: Roots,
+    },
+    /// Check every input table against the data contract.
+    #[command(after_help = EXIT_CODES)]
+    Validate {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        roots: Roots,
+    },
+    /// Generate a realistic data set with planted ground truth.
+    Generate {
+        /// Where to write it.
+        #[arg(long)]
+        out: String,
+        /// tiny, small, medium or large.
+        #[arg(long, default_value = "small")]
+        scale: String,
+        /// RNG seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Days of data (default: the scale's).
+        #[arg(long)]
+        days: Option<u32>,
+        /// First day after the data (default 2026-11-01).
+        #[arg(long)]
+        end: Option<NaiveDate>,
+    },
+    /// Run a read-only SQL query over result tables and raw.<table>.
+    #[command(after_help = EXIT_CODES)]
+    Sql {
+        /// The query.
+        query: String,
+        /// table, csv, json or parquet.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Write the result here instead of stdout.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        roots: Roots,
+    },
+}
+
+fn init_logs(format: Option<LogFormat>, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},deltalake=warn,deltalake_core=warn,datafusion=warn,buoyant_kernel=off")));
+    let json = match format {
+        Some(LogFormat::Json) => true,
+        Some(LogFormat::Text) => false,
+        None => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().flatten_event(true).with_current_span(false).init();
+    } else {
+        builder.with_target(false).init();
+    }
+}
+
+/// The run's wall-clock time; `HALO_NOW` (RFC 3339) pins it for tests and replays.
+fn now() -> anyhow::Result<DateTime<Utc>> {
+    match std::env::var("HALO_NOW") {
+        Ok(v) => Ok(DateTime::parse_from_rfc3339(&v)
+            .with_context(|| format!("HALO_NOW='{v}' is not an RFC 3339 time"))?
+            .with_timezone(&Utc)),
+        Err(_) => Ok(Utc::now()),
+    }
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("halo: internal error (a bug; please report it): {info}");
+        std::process::exit(ExitKind::Internal as i32);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { ExitKind::Usage as u8 } else { 0 });
+        }
+    };
+    init_logs(cli.log_format, &cli.log_level);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("halo: cannot start the runtime: {e}");
+            return ExitCode::from(ExitKind::Internal as u8);
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = match e.downcast_ref::<Error>() {
+                Some(h) => h.exit_code(),
+                None => ExitKind::Internal as i32,
+            };
+            tracing::error!(exit_code = code, "{e:#}");
+            eprintln!("halo: {e:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<u8> {
+    let storage = Storage::new();
+    match command {
+        Command::Run { job, date, from, to, dry_run, threads, roots } => {
+            let job = Job::load(&job)?;
+            let dates = match (date, from, to) {
+                (Some(d), _, _) => Dates::One(d),
+                (None, Some(a), Some(b)) => Dates::Range(a, b),
+                _ => Dates::LastComplete,
+            };
+            let opts = RunOptions {
+                job,
+                input: parse_root(&roots.input)?,
+                output: parse_root(&roots.output)?,
+                dates,
+                dry_run,
+                now: now()?,
+                storage,
+                session: SessionOptions { target_partitions: threads, ..SessionOptions::default() },
+            };
+            let summary = runner::run(opts).await?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(summary.exit_code as u8)
+        }
+        Command::Validate { json, roots } => {
+            let input = parse_root(&roots.input)?;
+            let ctx = runner::session::session(SessionOptions::default())?;
+            let staging = tempfile::Builder::new().prefix("halo-validate-").tempdir()?;
+            let loaded = halo::catalog::load_validated(&ctx, &storage, &input, now()?.timestamp_micros(), staging.path()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&loaded.tables)?);
+            } else {
+                print_report(&loaded)?;
+            }
+            Ok(if loaded.rejected() > 0 { ExitKind::DataInvalid as u8 } else { 0 })
+        }
+        Command::Generate { out, scale, seed, days, end } => {
+            let mut scale = halo::generate::scale(&scale)?;
+            if let Some(d) = days {
+                if d == 0 {
+                    return Err(Error::Usage("--days must be at least 1".into()).into());
+                }
+                scale.days = d;
+            }
+            let opts = halo::generate::GenerateOptions {
+                out: parse_root(&out)?,
+                scale,
+                seed,
+                end: end.unwrap_or_else(halo::generate::default_end),
+            };
+            let summary = halo::generate::generate(&storage, &opts).await?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(0)
+        }
+        Command::Sql { query, format, to, roots } => {
+            let format: halo::query::Format = format.parse()?;
+            if format == halo::query::Format::Parquet && to.is_none() {
+                return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
+            }
+            let input = parse_root(&roots.input)?;
+            let output = parse_root(&roots.output)?;
+            let batches = halo::query::query(&storage, &input, &output, &query).await?;
+            let bytes = halo::query::encode(&batches, format)?;
+            match to {
+                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
+                None => std::io::stdout().write_all(&bytes)?,
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn print_report(loaded: &halo::catalog::LoadedInput) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<18} {:>6} {:>12} {:>10}  status", "table", "files", "rows", "rejected")?;
+    for t in &loaded.tables {
+        let rejected: u64 = t.counts.rejected.values().sum();
+        let status = if !t.present {
+            if t.required { "MISSING (required)" } else { "absent (optional; analyses that need it are skipped)" }
+        } else if rejected > 0 {
+            "rows rejected"
+        } else {
+            "ok"
+        };
+        writeln!(out, "{:<18} {:>6} {:>12} {:>10}  {status}", t.table, t.files, t.counts.rows, rejected)?;
+        for (reason, n) in &t.counts.rejected {
+            writeln!(out, "{:<18} {:>6} {:>12} {:>10}  {reason}", "", "", "", n)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! Job specs: a TOML file in `jobs/` naming the job's parameters and its
+//! steps. A step is a SQL file from `sql/` or a built-in transform; either way
+//! it names the tables it requires and the result table it writes.
+//!
+//! Paths inside a job are relative to the project root: the folder that holds
+//! the job's `jobs/` folder (or the job file's own folder when it is not in one).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::sqltext::{date_literal, quote_str, timestamp_literal};
+
+/// A parsed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The job's name (recorded in `runs`).
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Parameters, available to SQL as `${name}`.
+    pub params: Params,
+    /// Views registered (per date) before the steps run.
+    pub views: Vec<View>,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The folder paths are relative to.
+    pub root: PathBuf,
+}
+
+/// The parameters every job has, plus free-form ones.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// ISO 4217 code all money is reported in.
+    pub base_currency: String,
+    /// IANA time zone days are cut in.
+    pub timezone: String,
+    /// Terms that make a search query "branded".
+    #[serde(default)]
+    pub brand_terms: Vec<String>,
+    /// Lookback for attribution, in days.
+    #[serde(default = "default_lookback")]
+    pub lookback_days: u32,
+    /// Further parameters, for analysts' SQL.
+    #[serde(default)]
+    pub extra: BTreeMap<String, toml::Value>,
+}
+
+fn default_lookback() -> u32 {
+    30
+}
+
+/// How a step computes its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// A SQL file.
+    Sql(PathBuf),
+    /// A built-in transform fed by a SQL file.
+    Builtin {
+        /// The transform's name.
+        name: String,
+        /// The SQL that produces its input.
+        input: PathBuf,
+    },
+}
+
+/// A named SQL view any step can read; rendered for each date.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct View {
+    /// The name steps read it by.
+    pub name: String,
+    /// The SQL file.
+    pub sql: PathBuf,
+}
+
+/// One step of a job.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Step name, unique in the job.
+    pub name: String,
+    /// What computes it.
+    pub kind: StepKind,
+    /// The result table it writes.
+    pub output: String,
+    /// Input tables that must be present; the step is skipped otherwise.
+    pub requires: Vec<String>,
+    /// SQL files whose rows are violations: any row stops the run (exit 65).
+    pub checks: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    name: String,
+    #[serde(default)]
+    description: String,
+    params: Params,
+    #[serde(default)]
+    views: Vec<View>,
+    steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: String,
+    output: String,
+    sql: Option<PathBuf>,
+    builtin: Option<String>,
+    input: Option<PathBuf>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    checks: Vec<PathBuf>,
+}
+
+/// Table names a step may not write: the inputs, and halo's own tables.
+pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
+
+impl Job {
+    /// Reads and checks a job file.
+    pub fn load(path: &Path) -> Result<Job> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!("cannot read job file {}: {e}", path.display()))
+        })?;
+        let raw: RawJob = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("job file {}: {e}", path.display())))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let root = if dir.file_name().is_some_and(|n| n == "jobs") {
+            dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            dir.to_path_buf()
+        };
+        let job = Job::from_raw(raw, path.to_path_buf(), root)?;
+        job.check()?;
+        Ok(job)
+    }
+
+    fn from_raw(raw: RawJob, path: PathBuf, root: PathBuf) -> Result<Job> {
+        let mut steps = Vec::new();
+        for s in raw.steps {
+            let kind = match (s.sql, s.builtin, s.input) {
+                (Some(sql), None, None) => StepKind::Sql(sql),
+                (None, Some(name), Some(input)) => StepKind::Builtin { name, input },
+                _ => {
+                    return Err(Error::Config(format!(
+                        "job {}: step {} needs either `sql = FILE` or `builtin = NAME` with `input = FILE`",
+                        path.display(),
+                        s.name
+                    )));
+                }
+            };
+            steps.push(Step {
+                name: s.name,
+                kind,
+                output: s.output,
+                requires: s.requires,
+                checks: s.checks,
+            });
+        }
+        Ok(Job {
+            name: raw.name,
+            description: raw.description,
+            params: raw.params,
+            views: raw.views,
+            steps,
+            path,
+            root,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
+        let where_ = self.path.display();
+        if iso_currency::Currency::from_code(&self.params.base_currency).is_none() {
+            return Err(Error::Config(format!(
+                "job {where_}: params.base_currency '{}' is not an ISO 4217 code",
+                self.params.base_currency
+            )));
+        }
+        self.tz()?;
+        let mut seen = std::collections::HashSet::new();
+        let outputs: std::collections::HashSet<&str> = self.steps.iter().map(|s| s.output.as_str()).collect();
+        for v in &self.views {
+            if crate::catalog::contract::table(&v.name).is_some() || outputs.contains(v.name.as_str()) || !seen.insert(v.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "job {where_}: view name '{}' is already an input table, a step output or another view",
+                    v.name
+                )));
+            }
+            if !self.root.join(&v.sql).exists() {
+                return Err(Error::Config(format!(
+                    "job {where_}: view {} names {}, which does not exist",
+                    v.name,
+                    self.root.join(&v.sql).display()
+                )));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.steps {
+            if !seen.insert(s.name.as_str()) {
+                return Err(Error::Config(format!("job {where_}: step name {} is used twice", s.name)));
+            }
+            let valid_name = !s.output.is_empty()
+                && s.output.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid_name
+                || crate::catalog::contract::table(&s.output).is_some()
+                || RESERVED_OUTPUTS.contains(&s.output.as_str())
+            {
+                return Err(Error::Config(format!(
+                    "job {where_}: step {} writes '{}', which is not a valid result table name (lower-case, digits, '_'; not an input table, not runs or rejects)",
+                    s.name, s.output
+                )));
+            }
+            for r in &s.requires {
+                if crate::catalog::contract::table(r).is_none() {
+                    return Err(Error::Config(format!(
+                        "job {where_}: step {} requires '{r}', which is not an input table",
+                        s.name
+                    )));
+                }
+            }
+            if let StepKind::Builtin { name, .. } = &s.kind
+                && crate::transforms::lookup(name).is_none()
+            {
+                return Err(Error::Config(format!(
+                    "job {where_}: step {} uses unknown built-in '{name}' (known: {})",
+                    s.name,
+                    crate::transforms::names().join(", ")
+                )));
+            }
+            for f in self.files_of(s) {
+                if !f.exists() {
+                    return Err(Error::Config(format!(
+                        "job {where_}: step {} names {}, which does not exist",
+                        s.name,
+                        f.display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The SQL files a step reads, resolved against the project root.
+    pub fn files_of(&self, step: &Step) -> Vec<PathBuf> {
+        let mut v = match &step.kind {
+            StepKind::Sql(p) => vec![self.root.join(p)],
+            StepKind::Builtin { input, .. } => vec![self.root.join(input)],
+        };
+        v.extend(step.checks.iter().map(|c| self.root.join(c)));
+        v
+    }
+
+    /// The reporting time zone.
+    pub fn tz(&self) -> Result<Tz> {
+        self.params.timezone.parse::<Tz>().map_err(|_| {
+            Error::Config(format!(
+                "job {}: params.timezone '{}' is not an IANA time zone",
+                self.path.display(),
+                self.params.timezone
+            ))
+        })
+    }
+}
+
+/// The instant (UTC microseconds) a local day starts at in `tz`.
+pub fn day_start_micros(date: NaiveDate, tz: Tz) -> i64 {
+    use chrono::TimeZone;
+    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+    // On a DST gap at midnight the day starts at the first valid instant.
+    let local = tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .expect("a day has a first instant");
+    local.timestamp_micros()
+}
+
+/// A case-insensitive regular expression matching any brand term, or NULL
+/// (which matches nothing) when there are none.
+fn brand_pattern(terms: &[String]) -> String {
+    if terms.is_empty() {
+        return "NULL".into();
+    }
+    let escaped: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            t.to_lowercase()
+                .chars()
+                .map(|c| if c.is_alphanumeric() || c == ' ' { c.to_string() } else { format!("\\{c}") })
+                .collect()
+        })
+        .collect();
+    quote_str(&escaped.join("|"))
+}
+
+/// Renders a SQL template: `${name}` becomes a literal. Known names: `date`,
+/// `day_start`, `day_end`, `lookback_start`, `run_id`, every param
+/// (`base_currency`, `timezone`, `brand_terms` as a comma-separated list of
+/// strings, `lookback_days`) and every `[params.extra]` entry.
+pub fn render(template: &str, file: &Path, job: &Job, date: NaiveDate, run_id: &str) -> Result<String> {
+    let tz = job.tz()?;
+    let next = date.succ_opt().ok_or_else(|| Error::Usage(format!("date {date} is out of range")))?;
+    let lookback_start = date - chrono::Duration::days(i64::from(job.params.lookback_days) - 1);
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    vars.insert("date".into(), date_literal(date));
+    vars.insert("day_start".into(), timestamp_literal(day_start_micros(date, tz)));
+    vars.insert("day_end".into(), timestamp_literal(day_start_micros(next, tz)));
+    vars.insert("lookback_start".into(), timestamp_literal(day_start_micros(lookback_start, tz)));
+    vars.insert("lookback_start_date".into(), date_literal(lookback_start));
+    vars.insert("run_id".into(), quote_str(run_id));
+    vars.insert("base_currency".into(), quote_str(&job.params.base_currency));
+    vars.insert("timezone".into(), quote_str(&job.params.timezone));
+    vars.insert("lookback_days".into(), job.params.lookback_days.to_string());
+    let terms = if job.params.brand_terms.is_empty() {
+        "NULL".to_string()
+    } else {
+        job.params.brand_terms.iter().map(|t| quote_str(&t.to_lowercase())).collect::<Vec<_>>().join(", ")
+    };
+    vars.insert("brand_terms".into(), terms);
+    vars.insert("brand_terms_pattern".into(), brand_pattern(&job.params.brand_terms));
+    vars.insert(
+        "local_ts_type".into(),
+        quote_str(&format!("Timestamp(Microsecond, Some(\"{}\"))", job.params.timezone)),
+    );
+    let mut day_windows: Vec<(String, i64)> = vec![("lookback_days".into(), i64::from(job.params.lookback_days))];
+    for (k, v) in &job.params.extra {
+        if let (true, toml::Value::Integer(n)) = (k.ends_with("_days"), v) {
+            day_windows.push((k.clone(), *n));
+        }
+    }
+    for (k, n) in day_windows {
+        if n < 1 {
+            return Err(Error::Config(format!("job {}: {k} must be at least 1", job.path.display())));
+        }
+        let first = date - chrono::Duration::days(n - 1);
+        vars.insert(format!("{k}_start"), timestamp_literal(day_start_micros(first, tz)));
+    }
+    for (k, v) in &job.params.extra {
+        let lit = match v {
+            toml::Value::String(s) => quote_str(s),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| match x {
+                    toml::Value::String(s) => quote_str(s),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => {
+                return Err(Error::Config(format!(
+                    "job {}: params.extra.{k} has an unsupported type ({other})",
+                    job.path.display()
+                )));
+            }
+        };
+        vars.insert(k.clone(), lit);
+    }
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find('}').ok_or_else(|| {
+            Error::Config(format!("{}: unterminated '${{' placeholder", file.display()))
+        })?;
+        let name = &after[..end];
+        let value = vars.get(name).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: unknown placeholder ${{{name}}} (known: {})",
+                file.display(),
+                vars.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        out.push_str(value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_bounds_follow_the_time_zone_across_dst() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(); // DST ends: a 25-hour day
+        let len = day_start_micros(d.succ_opt().unwrap(), tz) - day_start_micros(d, tz);
+        assert_eq!(len, 25 * 3_600_000_000);
+        let utc: Tz = "UTC".parse().unwrap();
+        assert_eq!(day_start_micros(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(), utc), 86_400_000_000);
+    }
+}

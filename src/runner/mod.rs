@@ -1,0 +1,573 @@
+//! Runs a job for one date or a range of dates.
+//!
+//! The flow of one invocation:
+//! 1. roll back any run that did not finish (see `tables`);
+//! 2. load and validate the input once (`catalog`), staging clean tables
+//!    under a private temporary folder;
+//! 3. per date: run every step into staging, then commit all of the date's
+//!    tables (each step's output and `rejects`) as one pending-guarded group,
+//!    and append the date's row to `runs`.
+//!
+//! Dates commit independently: a backfill keeps going past a failed date and
+//! reports it; re-running any date replaces exactly its partitions.
+
+pub mod job;
+pub mod rejects;
+pub mod runs;
+pub mod session;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Array, RecordBatch};
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
+use serde::Serialize;
+use url::Url;
+
+use crate::catalog::{self, LoadedInput};
+use crate::error::{Error, ExitKind, Result};
+use crate::sqltext::quote_ident;
+use crate::storage::Storage;
+use crate::tables::{PARTITION_COL, Pending, ResultStore};
+use job::{Job, Step, StepKind};
+
+/// Which dates to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dates {
+    /// The last complete day in the input.
+    LastComplete,
+    /// One date.
+    One(NaiveDate),
+    /// An inclusive range.
+    Range(NaiveDate, NaiveDate),
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The job.
+    pub job: Job,
+    /// Input root.
+    pub input: Url,
+    /// Output root.
+    pub output: Url,
+    /// Dates to run.
+    pub dates: Dates,
+    /// Plan only.
+    pub dry_run: bool,
+    /// The run's wall-clock time; events after it are rejected.
+    pub now: DateTime<Utc>,
+    /// Object stores.
+    pub storage: Storage,
+    /// Session knobs.
+    pub session: session::SessionOptions,
+}
+
+/// The outcome of one step for one date.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    /// Step name.
+    pub step: String,
+    /// Table written.
+    pub output: String,
+    /// `ok`, `skipped` or `planned`.
+    pub status: String,
+    /// Why it was skipped.
+    pub reason: Option<String>,
+    /// Rows of the tables it read.
+    pub rows_in: u64,
+    /// Rows it wrote.
+    pub rows_out: u64,
+    /// Wall time.
+    pub duration_ms: u64,
+}
+
+/// The outcome of one date.
+#[derive(Debug, Clone, Serialize)]
+pub struct DateOutcome {
+    /// The date.
+    pub date: NaiveDate,
+    /// The attempt's id.
+    pub run_id: String,
+    /// `success`, `failed` or `dry_run`.
+    pub status: String,
+    /// Exit code this date alone would have.
+    pub exit_code: i32,
+    /// The error, if it failed.
+    pub error: Option<String>,
+    /// Per step.
+    pub steps: Vec<StepOutcome>,
+    /// Table versions committed.
+    pub committed: BTreeMap<String, u64>,
+}
+
+/// The one-line JSON summary printed at the end of `halo run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Job name.
+    pub job: String,
+    /// `success`, `failed` or `dry_run`.
+    pub status: String,
+    /// Process exit code.
+    pub exit_code: i32,
+    /// Input root.
+    pub input: String,
+    /// Output root.
+    pub output: String,
+    /// halo version.
+    pub halo_version: String,
+    /// Per date.
+    pub dates: Vec<DateOutcome>,
+    /// Per input table: files, rows, rejects by reason.
+    pub inputs: Vec<catalog::TableReport>,
+    /// Total rejected rows.
+    pub rejected_rows: u64,
+    /// Runs rolled back before this one started.
+    pub recovered_runs: Vec<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// For dry runs: the input files that would be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub input_files: Vec<catalog::InputFile>,
+    /// For dry runs: the tables that would be written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<String>,
+}
+
+/// halo's version string.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Runs the job. Errors that stop the whole invocation (bad input files,
+/// missing tables, bad config) are returned; per-date failures are reported in
+/// the summary with their exit code.
+pub async fn run(opts: RunOptions) -> Result<RunSummary> {
+    let started = Instant::now();
+    let ctx = session::session(opts.session)?;
+    opts.storage.register(&ctx, &opts.input)?;
+    let mut summary = RunSummary {
+        job: opts.job.name.clone(),
+        status: "success".into(),
+        exit_code: 0,
+        input: opts.input.to_string(),
+        output: opts.output.to_string(),
+        halo_version: VERSION.into(),
+        dates: Vec::new(),
+        inputs: Vec::new(),
+        rejected_rows: 0,
+        recovered_runs: Vec::new(),
+        duration_ms: 0,
+        input_files: Vec::new(),
+        outputs: Vec::new(),
+    };
+    if opts.dry_run {
+        dry_run(&ctx, &opts, &mut summary).await?;
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        return Ok(summary);
+    }
+    let results = ResultStore::new(opts.storage.clone(), opts.output.clone())?;
+    opts.storage.register(&ctx, &opts.output)?;
+    let recovered = results.recover().await?;
+    for p in &recovered {
+        runs::record_aborted(&ctx, &results, p).await?;
+    }
+    summary.recovered_runs = recovered.into_iter().map(|p| p.run_id).collect();
+
+    let staging = tempfile::Builder::new().prefix("halo-staging-").tempdir()?;
+    let now_micros = opts.now.timestamp_micros();
+    let loaded = catalog::load_validated(&ctx, &opts.storage, &opts.input, now_micros, staging.path()).await?;
+    summary.rejected_rows = loaded.rejected();
+    summary.inputs = loaded.tables.clone();
+    let dates = resolve_dates(&ctx, &opts).await?;
+    let rejects = rejects::stage(&ctx, &loaded, staging.path()).await?;
+
+    for date in dates {
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let date_started = Utc::now();
+        let outcome = run_date(&ctx, &opts, &loaded, &results, staging.path(), &rejects, date, &run_id).await;
+        let (status, code, error, steps, committed) = match outcome {
+            Ok((steps, committed)) => ("success", 0, None, steps, committed),
+            Err((e, steps)) => {
+                tracing::error!(%date, error = %e, "date failed");
+                ("failed", e.exit_code(), Some(e.to_string()), steps, BTreeMap::new())
+            }
+        };
+        let outcome = DateOutcome {
+            date,
+            run_id: run_id.clone(),
+            status: status.into(),
+            exit_code: code,
+            error,
+            steps,
+            committed,
+        };
+        if status == "failed" {
+            runs::record(&ctx, &results, &opts, &loaded, &outcome, date_started).await?;
+        }
+        summary.dates.push(outcome);
+    }
+    let worst = summary.dates.iter().map(|d| d.exit_code).find(|c| *c != 0);
+    if let Some(code) = worst {
+        summary.status = "failed".into();
+        summary.exit_code = code;
+    }
+    summary.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(summary)
+}
+
+/// The dates a run covers; the default is the last complete day: the last day
+/// (in the job's time zone) that ends no later than one hour after the newest
+/// session.
+async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<NaiveDate>> {
+    match opts.dates {
+        Dates::One(d) => Ok(vec![d]),
+        Dates::Range(a, b) if a <= b => Ok(a.iter_days().take_while(|d| *d <= b).collect()),
+        Dates::Range(a, b) => Err(Error::Usage(format!("--from {a} is after --to {b}"))),
+        Dates::LastComplete => {
+            let batches = ctx
+                .sql("SELECT CAST(max(started_at) AS BIGINT) AS m FROM sessions")
+                .await?
+                .collect()
+                .await?;
+            let m = batches
+                .first()
+                .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().cloned())
+                .and_then(|a| (!a.is_empty() && a.is_valid(0)).then(|| a.value(0)));
+            let Some(micros) = m else {
+                return Err(Error::MissingInput("table sessions has no valid rows, so there is no complete day to run; pass --date".into()));
+            };
+            let tz = opts.job.tz()?;
+            let newest = DateTime::from_timestamp_micros(micros + 3_600_000_000)
+                .ok_or_else(|| Error::InvalidInput("sessions.started_at is out of range".into()))?;
+            let day = newest.with_timezone(&tz).date_naive().pred_opt().expect("date in range");
+            tracing::info!(%day, "no date given: running the last complete day");
+            Ok(vec![day])
+        }
+    }
+}
+
+type DateResult = std::result::Result<(Vec<StepOutcome>, BTreeMap<String, u64>), (Error, Vec<StepOutcome>)>;
+
+#[allow(clippy::too_many_arguments)]
+async fn run_date(
+    ctx: &SessionContext,
+    opts: &RunOptions,
+    loaded: &LoadedInput,
+    results: &ResultStore,
+    staging: &Path,
+    rejects: &rejects::Staged,
+    date: NaiveDate,
+    run_id: &str,
+) -> DateResult {
+    tracing::info!(%date, run_id, job = %opts.job.name, "running");
+    let mut steps = Vec::new();
+    let dir = staging.join("runs").join(run_id);
+    let mut row_counts: HashMap<String, u64> = loaded
+        .tables
+        .iter()
+        .map(|t| (t.table.clone(), t.counts.clean))
+        .collect();
+    let mut skipped_outputs: HashSet<String> = HashSet::new();
+    let mut written: Vec<(String, PathBuf)> = Vec::new();
+    if let Err(e) = register_views(ctx, &opts.job, date, run_id).await {
+        return Err((e, steps));
+    }
+    for step in &opts.job.steps {
+        match run_step(ctx, opts, loaded, step, date, run_id, &dir, &row_counts, &skipped_outputs).await {
+            Ok(StepResult::Skipped(reason)) => {
+                tracing::warn!(step = %step.name, %reason, "step skipped");
+                skipped_outputs.insert(step.output.clone());
+                steps.push(StepOutcome {
+                    step: step.name.clone(),
+                    output: step.output.clone(),
+                    status: "skipped".into(),
+                    reason: Some(reason),
+                    rows_in: 0,
+                    rows_out: 0,
+                    duration_ms: 0,
+                });
+            }
+            Ok(StepResult::Done { rows_in, rows_out, duration_ms, path }) => {
+                tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
+                row_counts.insert(step.output.clone(), rows_out);
+                written.push((step.output.clone(), path));
+                steps.push(StepOutcome {
+                    step: step.name.clone(),
+                    output: step.output.clone(),
+                    status: "ok".into(),
+                    reason: None,
+                    rows_in,
+                    rows_out,
+                    duration_ms,
+                });
+            }
+            Err(e) => return Err((e.context(format!("step {}", step.name)), steps)),
+        }
+    }
+    match commit(ctx, opts, loaded, results, rejects, &written, date, run_id, &steps).await {
+        Ok(c) => Ok((steps, c)),
+        Err(e) => Err((e, steps)),
+    }
+}
+
+enum StepResult {
+    Skipped(String),
+    Done { rows_in: u64, rows_out: u64, duration_ms: u64, path: PathBuf },
+}
+
+fn mentions(sql: &str, name: &str) -> bool {
+    sql.match_indices(name).any(|(i, _)| {
+        let before = sql[..i].chars().next_back();
+        let after = sql[i + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !word(before) && !word(after)
+    })
+}
+
+/// Names of the tables a plan scans.
+fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
+    let mut names = Vec::new();
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            // Views are inlined: a clean input table shows as its validated source.
+            let t = scan.table_name.table();
+            names.push(t.strip_prefix("_validated_").unwrap_or(t).to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn read_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+}
+
+async fn plan_sql(ctx: &SessionContext, sql: &str, file: &Path) -> Result<DataFrame> {
+    ctx.sql(sql).await.map_err(|e| Error::Config(format!("{}: {e}", file.display())))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_step(
+    ctx: &SessionContext,
+    opts: &RunOptions,
+    loaded: &LoadedInput,
+    step: &Step,
+    date: NaiveDate,
+    run_id: &str,
+    dir: &Path,
+    row_counts: &HashMap<String, u64>,
+    skipped: &HashSet<String>,
+) -> Result<StepResult> {
+    if let Some(missing) = step.requires.iter().find(|t| !loaded.present(t)) {
+        return Ok(StepResult::Skipped(format!("input table {missing} is absent")));
+    }
+    let job = &opts.job;
+    let files = job.files_of(step);
+    let main_file = &files[0];
+    let sql = job::render(&read_file(main_file)?, main_file, job, date, run_id)?;
+    if let Some(dep) = skipped.iter().find(|s| mentions(&sql, s)) {
+        return Ok(StepResult::Skipped(format!("it reads {dep}, whose step was skipped")));
+    }
+    let started = Instant::now();
+    for check in &files[1..] {
+        run_check(ctx, job, check, date, run_id).await?;
+    }
+    let df = plan_sql(ctx, &sql, main_file).await?;
+    let rows_in: u64 = scanned_tables(df.logical_plan())
+        .iter()
+        .filter_map(|t| row_counts.get(t))
+        .sum();
+    let df = match &step.kind {
+        StepKind::Sql(_) => df,
+        StepKind::Builtin { name, .. } => {
+            let transform = crate::transforms::lookup(name)
+                .ok_or_else(|| Error::Config(format!("unknown built-in {name}")))?;
+            let schema = df.schema().inner().clone();
+            let mut batches = df.collect().await?;
+            if batches.is_empty() {
+                batches.push(RecordBatch::new_empty(schema));
+            }
+            let input = crate::bridge::to_polars(&batches)?;
+            let tctx = crate::transforms::TransformContext { date, params: &job.params };
+            let mut out = transform(input, &tctx)?;
+            let batches = crate::bridge::from_polars(&mut out)?;
+            let schema = batches[0].schema();
+            ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?
+        }
+    };
+    if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
+        return Err(Error::Config(format!(
+            "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
+            main_file.display()
+        )));
+    }
+    let df = df.with_column(PARTITION_COL, lit(datafusion::common::ScalarValue::Date32(Some(days_since_epoch(date)))))?;
+    let path = dir.join(&step.output);
+    std::fs::create_dir_all(&path)?;
+    let path_str = format!("{}/", path.display());
+    df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+        .await
+        .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
+    // Replace whatever an earlier date registered under the same name.
+    ctx.deregister_table(step.output.as_str())?;
+    ctx.register_parquet(quote_ident(&step.output), &path_str, ParquetReadOptions::default()).await?;
+    let rows_out = count_rows(ctx, &step.output).await?;
+    Ok(StepResult::Done { rows_in, rows_out, duration_ms: started.elapsed().as_millis() as u64, path })
+}
+
+/// Days from 1970-01-01, the Arrow `Date32` value of a date.
+pub fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
+    let b = ctx
+        .sql(&format!("SELECT count(*) FROM {}", quote_ident(table)))
+        .await?
+        .collect()
+        .await?;
+    let n = b
+        .first()
+        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+        .unwrap_or(0);
+    Ok(n as u64)
+}
+
+async fn run_check(ctx: &SessionContext, job: &Job, file: &Path, date: NaiveDate, run_id: &str) -> Result<()> {
+    let sql = job::render(&read_file(file)?, file, job, date, run_id)?;
+    let batches = plan_sql(ctx, &sql, file).await?.limit(0, Some(5))?.collect().await?;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        return Ok(());
+    }
+    let shown = arrow::util::pretty::pretty_format_batches(&batches)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    Err(Error::InvalidInput(format!(
+        "data check {} failed for {date}; first violations:\n{shown}",
+        file.display()
+    )))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    ctx: &SessionContext,
+    opts: &RunOptions,
+    loaded: &LoadedInput,
+    results: &ResultStore,
+    rejects: &rejects::Staged,
+    written: &[(String, PathBuf)],
+    date: NaiveDate,
+    run_id: &str,
+    steps: &[StepOutcome],
+) -> Result<BTreeMap<String, u64>> {
+    let mut names: Vec<String> = written.iter().map(|(n, _)| n.clone()).collect();
+    names.push(rejects::TABLE.into());
+    names.push(runs::TABLE.into());
+    let before = results.versions(&names).await?;
+    results
+        .begin(&Pending { run_id: run_id.into(), job: opts.job.name.clone(), before })
+        .await?;
+    let fail_after: Option<usize> = std::env::var("HALO_FAIL_AFTER_COMMITS").ok().and_then(|v| v.parse().ok());
+    let mut committed = BTreeMap::new();
+    for (name, _) in written {
+        let plan = ctx.table(quote_ident(name)).await?.into_unoptimized_plan();
+        let v = results.replace(ctx, name, plan, Some(date)).await?;
+        committed.insert(name.clone(), v);
+        if fail_after.is_some_and(|n| committed.len() >= n) {
+            // Test hook: die like a killed process, mid-commit.
+            tracing::error!("HALO_FAIL_AFTER_COMMITS reached: aborting");
+            std::process::abort();
+        }
+    }
+    let plan = rejects.plan_for(ctx, date, run_id).await?;
+    let v = results.replace(ctx, rejects::TABLE, plan, Some(date)).await?;
+    committed.insert(rejects::TABLE.into(), v);
+    let outcome = DateOutcome {
+        date,
+        run_id: run_id.into(),
+        status: "success".into(),
+        exit_code: ExitKind::Success as i32,
+        error: None,
+        steps: steps.to_vec(),
+        committed: committed.clone(),
+    };
+    runs::record(ctx, results, opts, loaded, &outcome, Utc::now()).await?;
+    results.finish(run_id).await?;
+    Ok(committed)
+}
+
+/// Registers the job's views for one date.
+async fn register_views(ctx: &SessionContext, job: &Job, date: NaiveDate, run_id: &str) -> Result<()> {
+    for v in &job.views {
+        let file = job.root.join(&v.sql);
+        let sql = job::render(&read_file(&file)?, &file, job, date, run_id)?;
+        let df = plan_sql(ctx, &sql, &file).await?;
+        ctx.deregister_table(v.name.as_str())?;
+        ctx.register_table(quote_ident(&v.name), df.into_view())?;
+    }
+    Ok(())
+}
+
+async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
+    summary.status = "dry_run".into();
+    let found = catalog::register_raw(ctx, &opts.storage, &opts.input).await?;
+    let present: HashSet<&str> = found.iter().filter(|d| !d.files.is_empty()).map(|d| d.spec.name).collect();
+    for d in &found {
+        // Plans read the typed raw tables: nothing is validated or written.
+        ctx.register_table(d.spec.name, ctx.table(format!("raw.{}", d.spec.name)).await?.into_view())?;
+        summary.input_files.extend(d.files.iter().cloned());
+    }
+    let dates = resolve_dates(ctx, opts).await?;
+    let results_root = &opts.output;
+    for date in dates {
+        let run_id = "dry-run";
+        let mut steps = Vec::new();
+        let mut skipped: HashSet<String> = HashSet::new();
+        register_views(ctx, &opts.job, date, run_id).await?;
+        for step in &opts.job.steps {
+            let files = opts.job.files_of(step);
+            let sql = job::render(&read_file(&files[0])?, &files[0], &opts.job, date, run_id)?;
+            let skip = step
+                .requires
+                .iter()
+                .find(|t| !present.contains(t.as_str()))
+                .map(|t| format!("input table {t} is absent"))
+                .or_else(|| skipped.iter().find(|s| mentions(&sql, s)).map(|s| format!("it reads {s}, whose step was skipped")));
+            if let Some(reason) = skip {
+                skipped.insert(step.output.clone());
+                steps.push(StepOutcome { step: step.name.clone(), output: step.output.clone(), status: "skipped".into(), reason: Some(reason), rows_in: 0, rows_out: 0, duration_ms: 0 });
+                continue;
+            }
+            for check in &files[1..] {
+                let c = job::render(&read_file(check)?, check, &opts.job, date, run_id)?;
+                plan_sql(ctx, &c, check).await?.into_optimized_plan()?;
+            }
+            let df = plan_sql(ctx, &sql, &files[0]).await?;
+            let plan = df.into_optimized_plan()?;
+            // Later steps may read this output: register an empty table of its shape.
+            let schema = Arc::new(plan.schema().as_arrow().clone());
+            ctx.deregister_table(step.output.as_str())?;
+            if matches!(step.kind, StepKind::Sql(_)) {
+                ctx.register_table(quote_ident(&step.output), Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+            }
+            let url = results_root.join(&format!("{}/", step.output)).map_err(|e| Error::Internal(e.to_string()))?;
+            summary.outputs.push(format!("{} (partition {PARTITION_COL}={date})", url));
+            steps.push(StepOutcome { step: step.name.clone(), output: step.output.clone(), status: "planned".into(), reason: None, rows_in: 0, rows_out: 0, duration_ms: 0 });
+        }
+        for t in [rejects::TABLE, runs::TABLE] {
+            let url = results_root.join(&format!("{t}/")).map_err(|e| Error::Internal(e.to_string()))?;
+            summary.outputs.push(url.to_string());
+        }
+        summary.dates.push(DateOutcome { date, run_id: run_id.into(), status: "dry_run".into(), exit_code: 0, error: None, steps, committed: BTreeMap::new() });
+    }
+    Ok(())
+}

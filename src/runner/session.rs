@@ -1,0 +1,59 @@
+//! The DataFusion session every command uses, configured once.
+
+use std::sync::Arc;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use deltalake::delta_datafusion::planner::DeltaPlanner;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+
+/// Default memory budget of query execution before operators spill to disk.
+pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
+
+/// Knobs of the session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOptions {
+    /// Parallelism; None = the number of cores.
+    pub target_partitions: Option<usize>,
+    /// Bytes operators may hold before spilling.
+    pub memory_limit: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self { target_partitions: None, memory_limit: DEFAULT_MEMORY_LIMIT }
+    }
+}
+
+/// A session for halo's plans.
+///
+/// File-scan repartitioning is off so that each input file is read by one
+/// partition in its own row order: row numbers, and therefore "the first row
+/// by file path and row number", stay deterministic.
+pub fn session(opts: SessionOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_repartition_file_scans(false)
+        .with_batch_size(8192);
+    if let Some(n) = opts.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(opts.memory_limit)))
+        .build_arc()
+        .map_err(|e| Error::Internal(format!("runtime: {e}")))?;
+    // Delta's planner knows the extension nodes of delta-rs writes; it plans
+    // every other node like DataFusion's default planner.
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_query_planner(DeltaPlanner::new())
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    crate::money::register_udfs(&ctx);
+    Ok(ctx)
+}

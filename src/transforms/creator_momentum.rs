@@ -1,0 +1,85 @@
+//! `creator_momentum`: how unusual a creator's tracked clicks and code orders
+//! were on the run date, against the creator's own recent days.
+//!
+//! Input (one row per creator and active day; absent days count as zero):
+//! `creator_id`, `day_index` (0 = the run date, 1 = the day before, ... up to
+//! `momentum_window_days - 1`), `clicks`, `code_orders`.
+//!
+//! Output, one row per creator: `clicks_today`, `clicks_7d`, `baseline_mean`
+//! and `baseline_std` (sample mean and standard deviation of the previous
+//! `momentum_window_days - 1` days, absent days as zeros), `clicks_z` (null
+//! when the baseline does not vary), `code_orders_today`, `code_orders_7d`.
+
+use polars::prelude::*;
+
+use super::TransformContext;
+use crate::error::{Error, Result};
+
+/// Default length of the window, today included.
+pub const DEFAULT_WINDOW_DAYS: i64 = 28;
+
+/// The window length from the job (`params.extra.momentum_window_days`).
+pub fn window_days(ctx: &TransformContext<'_>) -> Result<i64> {
+    match ctx.params.extra.get("momentum_window_days") {
+        None => Ok(DEFAULT_WINDOW_DAYS),
+        Some(toml::Value::Integer(n)) if *n >= 3 => Ok(*n),
+        Some(other) => Err(Error::Config(format!(
+            "params.extra.momentum_window_days must be an integer of at least 3, got {other}"
+        ))),
+    }
+}
+
+pub(super) fn run(input: DataFrame, ctx: &TransformContext<'_>) -> Result<DataFrame> {
+    let n = window_days(ctx)?;
+    let prior = (n - 1) as f64;
+    let idx = col("day_index").cast(DataType::Int64);
+    let clicks = col("clicks").cast(DataType::Float64);
+    let sum_where = |cond: Expr, value: Expr| when(cond).then(value).otherwise(lit(0.0)).sum();
+    let out = input
+        .lazy()
+        .filter(col("day_index").cast(DataType::Int64).lt(lit(n)))
+        .group_by([col("creator_id")])
+        .agg([
+            sum_where(idx.clone().eq(lit(0i64)), clicks.clone()).alias("clicks_today"),
+            sum_where(idx.clone().lt(lit(7i64)), clicks.clone()).alias("clicks_7d"),
+            sum_where(idx.clone().gt(lit(0i64)), clicks.clone()).alias("_prior_sum"),
+            sum_where(idx.clone().gt(lit(0i64)), clicks.clone() * clicks.clone()).alias("_prior_sumsq"),
+            sum_where(idx.clone().eq(lit(0i64)), col("code_orders").cast(DataType::Float64))
+                .alias("code_orders_today"),
+            sum_where(idx.lt(lit(7i64)), col("code_orders").cast(DataType::Float64))
+                .alias("code_orders_7d"),
+        ])
+        .with_column((col("_prior_sum") / lit(prior)).alias("baseline_mean"))
+        .with_column(
+            ((col("_prior_sumsq") - lit(prior) * col("baseline_mean") * col("baseline_mean"))
+                / lit(prior - 1.0))
+            .alias("_prior_var"),
+        )
+        // Rounding can leave a flat series a hair below zero.
+        .with_column(
+            when(col("_prior_var").gt(lit(0.0)))
+                .then(col("_prior_var"))
+                .otherwise(lit(0.0))
+                .sqrt()
+                .alias("baseline_std"),
+        )
+        .with_column(
+            when(col("baseline_std").gt(lit(0.0)))
+                .then((col("clicks_today") - col("baseline_mean")) / col("baseline_std"))
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("clicks_z"),
+        )
+        .select([
+            col("creator_id"),
+            col("clicks_today").cast(DataType::Int64),
+            col("clicks_7d").cast(DataType::Int64),
+            col("baseline_mean"),
+            col("baseline_std"),
+            col("clicks_z"),
+            col("code_orders_today").cast(DataType::Int64),
+            col("code_orders_7d").cast(DataType::Int64),
+        ])
+        .sort(["creator_id"], SortMultipleOptions::default())
+        .collect()?;
+    Ok(out)
+}

@@ -1,0 +1,10 @@
+//! halo's integration tests: one binary, a module per area.
+
+mod bridge;
+mod common;
+mod contract;
+mod generate;
+mod run;
+mod sql;
+mod stores;
+mod transforms;
