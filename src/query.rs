@@ -44,13 +44,19 @@ impl std::str::FromStr for Format {
 
 /// Runs a read-only query and returns its batches.
 pub async fn query(storage: &Storage, input: &Url, output: &Url, sql: &str) -> Result<Vec<RecordBatch>> {
-    let ctx = session(SessionOptions::default())?;
+    // Files can be queried by path too: SELECT * FROM 'sample-data/_truth/post_visits/'.
+    let ctx = session(SessionOptions::default())?.enable_url_table();
     if output.scheme() != "memory" {
         let results = ResultStore::new(storage.clone(), output.clone())?;
         results.register_all(&ctx).await?;
     }
     match crate::catalog::register_raw(&ctx, storage, input).await {
-        Ok(_) => {}
+        Ok(found) => {
+            // Only raw.<table> is for analysts; the typed plans are internals.
+            for d in found {
+                ctx.deregister_table(crate::sqltext::quote_ident(&crate::catalog::validate::typed_name(d.spec.name)))?;
+            }
+        }
         // Results can be queried without the raw data at hand.
         Err(Error::MissingInput(m)) => tracing::warn!("raw tables not registered: {m}"),
         Err(e) => return Err(e),

@@ -585,7 +585,7 @@ pub fn markdown() -> String {
                 rule.push("not after the run's wall-clock time".into());
             }
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} |\n",
+                "| `{}` | `{}` | {} | {} | {} |\n",
                 c.name,
                 c.kind.spelling(),
                 if c.required { "yes" } else { "" },

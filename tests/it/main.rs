@@ -8,3 +8,4 @@ mod run;
 mod sql;
 mod stores;
 mod transforms;
+mod docs;
