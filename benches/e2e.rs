@@ -21,9 +21,12 @@ fn peak_rss_mib() -> Option<f64> {
 fn main() {
     // `cargo bench` passes --bench; nothing else is expected.
     let scale_name = std::env::var("HALO_BENCH_SCALE").unwrap_or_else(|_| "large".into());
-    let cache = std::env::var("HALO_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into())).join(".cache/halo-bench")
-    });
+    let cache = std::env::var("HALO_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/halo-bench")
+        });
     let data = cache.join(format!("{scale_name}-seed7"));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let storage = Storage::new();
@@ -36,16 +39,34 @@ fn main() {
             seed: 7,
             end: halo::generate::default_end(),
         };
-        let s = rt.block_on(halo::generate::generate(&storage, &opts)).expect("generate");
+        let s = rt
+            .block_on(halo::generate::generate(&storage, &opts))
+            .expect("generate");
         let secs = t.elapsed().as_secs_f64();
-        let rows: u64 = s.rows.iter().filter(|(k, _)| !k.starts_with('_')).map(|(_, v)| v).sum();
-        println!("generate {scale_name}: {rows} rows, {:.1} MiB, {secs:.1} s, {:.0} rows/s", s.bytes as f64 / 1048576.0, rows as f64 / secs);
+        let rows: u64 = s
+            .rows
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(_, v)| v)
+            .sum();
+        println!(
+            "generate {scale_name}: {rows} rows, {:.1} MiB, {secs:.1} s, {:.0} rows/s",
+            s.bytes as f64 / 1048576.0,
+            rows as f64 / secs
+        );
     }
-    let job = Job::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("jobs/nightly.toml")).expect("job");
+    let job = Job::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("jobs/nightly.toml"))
+        .expect("job");
     let end = halo::generate::default_end();
     for (label, dates) in [
         ("one date", Dates::One(end - chrono::Duration::days(3))),
-        ("7-day backfill", Dates::Range(end - chrono::Duration::days(9), end - chrono::Duration::days(3))),
+        (
+            "7-day backfill",
+            Dates::Range(
+                end - chrono::Duration::days(9),
+                end - chrono::Duration::days(3),
+            ),
+        ),
     ] {
         let out = tempfile::tempdir().expect("tempdir");
         let opts = RunOptions {
@@ -54,7 +75,9 @@ fn main() {
             output: parse_root(out.path().to_str().expect("utf-8")).expect("out"),
             dates,
             dry_run: false,
-            now: chrono::DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").expect("time").to_utc(),
+            now: chrono::DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z")
+                .expect("time")
+                .to_utc(),
             storage: storage.clone(),
             session: SessionOptions::default(),
         };
@@ -62,11 +85,21 @@ fn main() {
         let s = rt.block_on(halo::runner::run(opts)).expect("run");
         let secs = t.elapsed().as_secs_f64();
         let input_rows: u64 = s.inputs.iter().map(|t| t.counts.rows).sum();
-        println!("\n{scale_name}, {label}: {secs:.1} s in all; {input_rows} input rows validated; {:.0} input rows/s", input_rows as f64 / secs);
+        println!(
+            "\n{scale_name}, {label}: {secs:.1} s in all; {input_rows} input rows validated; {:.0} input rows/s",
+            input_rows as f64 / secs
+        );
         for d in &s.dates {
             for st in &d.steps {
-                let rate = if st.duration_ms > 0 { st.rows_in as f64 / (st.duration_ms as f64 / 1000.0) } else { 0.0 };
-                println!("  {} {:<18} rows_in {:>10} rows_out {:>8} {:>7} ms {:>12.0} rows/s", d.date, st.step, st.rows_in, st.rows_out, st.duration_ms, rate);
+                let rate = if st.duration_ms > 0 {
+                    st.rows_in as f64 / (st.duration_ms as f64 / 1000.0)
+                } else {
+                    0.0
+                };
+                println!(
+                    "  {} {:<18} rows_in {:>10} rows_out {:>8} {:>7} ms {:>12.0} rows/s",
+                    d.date, st.step, st.rows_in, st.rows_out, st.duration_ms, rate
+                );
             }
         }
     }

@@ -11,7 +11,12 @@ fn money(c: &mut Criterion) {
     let values: Vec<i128> = (0..10_000).map(|i| i * 123_456_789 + 50).collect();
     g.throughput(Throughput::Elements(values.len() as u64));
     g.bench_function("round_half_even_10k", |b| {
-        b.iter(|| values.iter().map(|v| div_pow10_half_even(black_box(*v), 8)).sum::<i128>())
+        b.iter(|| {
+            values
+                .iter()
+                .map(|v| div_pow10_half_even(black_box(*v), 8))
+                .sum::<i128>()
+        })
     });
     let weights: Vec<u128> = (1..=12).collect();
     g.throughput(Throughput::Elements(1));
@@ -30,7 +35,11 @@ fn generator(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(day.sessions.len() as u64));
     g.bench_function("small_day_sessions", |b| {
-        b.iter(|| halo::generate::traffic::generate_day(&world, &scale, 7, black_box(10), &fx).sessions.len())
+        b.iter(|| {
+            halo::generate::traffic::generate_day(&world, &scale, 7, black_box(10), &fx)
+                .sessions
+                .len()
+        })
     });
     g.finish();
 }
@@ -46,11 +55,14 @@ fn validation(c: &mut Criterion) {
         seed: 7,
         end: halo::generate::default_end(),
     };
-    rt.block_on(halo::generate::generate(&storage, &opts)).unwrap();
+    rt.block_on(halo::generate::generate(&storage, &opts))
+        .unwrap();
     let rows: u64 = rt.block_on(async {
         let ctx = halo::runner::session::session(Default::default()).unwrap();
         let st = tempfile::tempdir().unwrap();
-        let l = halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path()).await.unwrap();
+        let l = halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path())
+            .await
+            .unwrap();
         l.tables.iter().map(|t| t.counts.rows).sum()
     });
     let mut g = c.benchmark_group("contract");
@@ -61,7 +73,10 @@ fn validation(c: &mut Criterion) {
             rt.block_on(async {
                 let ctx = halo::runner::session::session(Default::default()).unwrap();
                 let st = tempfile::tempdir().unwrap();
-                halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path()).await.unwrap().rejected()
+                halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path())
+                    .await
+                    .unwrap()
+                    .rejected()
             })
         })
     });

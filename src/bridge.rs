@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 pub fn to_polars(batches: &[RecordBatch]) -> Result<DataFrame> {
     let mut frames = batches.iter().map(batch_to_polars);
     let Some(first) = frames.next() else {
-        return Err(Error::Internal("to_polars needs at least one batch for the schema".into()));
+        return Err(Error::Internal(
+            "to_polars needs at least one batch for the schema".into(),
+        ));
     };
     let mut df = first?;
     for f in frames {

@@ -178,9 +178,8 @@ mod tests {
         assert_eq!(Error::Transient("x".into()).exit_code(), 75);
         assert_eq!(Error::Config("x".into()).exit_code(), 78);
         assert_eq!(Error::Internal("x".into()).exit_code(), 1);
-        let wrapped = datafusion::error::DataFusionError::External(Box::new(Error::InvalidInput(
-            "x".into(),
-        )));
+        let wrapped =
+            datafusion::error::DataFusionError::External(Box::new(Error::InvalidInput("x".into())));
         assert_eq!(Error::from(wrapped).exit_code(), 65);
     }
 

@@ -123,16 +123,25 @@ enum Command {
 }
 
 fn init_logs(format: Option<LogFormat>, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},deltalake=warn,deltalake_core=warn,datafusion=warn,buoyant_kernel=off")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{level},deltalake=warn,deltalake_core=warn,datafusion=warn,buoyant_kernel=off"
+        ))
+    });
     let json = match format {
         Some(LogFormat::Json) => true,
         Some(LogFormat::Text) => false,
         None => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
-        builder.json().flatten_event(true).with_current_span(false).init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
     } else {
         builder.with_target(false).init();
     }
@@ -157,11 +166,18 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { ExitKind::Usage as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                ExitKind::Usage as u8
+            } else {
+                0
+            });
         }
     };
     init_logs(cli.log_format, &cli.log_level);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("halo: cannot start the runtime: {e}");
@@ -185,7 +201,15 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<u8> {
     let storage = Storage::new();
     match command {
-        Command::Run { job, date, from, to, dry_run, threads, roots } => {
+        Command::Run {
+            job,
+            date,
+            from,
+            to,
+            dry_run,
+            threads,
+            roots,
+        } => {
             let job = Job::load(&job)?;
             let dates = match (date, from, to) {
                 (Some(d), _, _) => Dates::One(d),
@@ -200,7 +224,10 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 dry_run,
                 now: now()?,
                 storage,
-                session: SessionOptions { target_partitions: threads, ..SessionOptions::default() },
+                session: SessionOptions {
+                    target_partitions: threads,
+                    ..SessionOptions::default()
+                },
             };
             let summary = runner::run(opts).await?;
             println!("{}", serde_json::to_string(&summary)?);
@@ -209,16 +236,35 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Validate { json, roots } => {
             let input = parse_root(&roots.input)?;
             let ctx = runner::session::session(SessionOptions::default())?;
-            let staging = tempfile::Builder::new().prefix("halo-validate-").tempdir()?;
-            let loaded = halo::catalog::load_validated(&ctx, &storage, &input, now()?.timestamp_micros(), staging.path()).await?;
+            let staging = tempfile::Builder::new()
+                .prefix("halo-validate-")
+                .tempdir()?;
+            let loaded = halo::catalog::load_validated(
+                &ctx,
+                &storage,
+                &input,
+                now()?.timestamp_micros(),
+                staging.path(),
+            )
+            .await?;
             if json {
                 println!("{}", serde_json::to_string(&loaded.tables)?);
             } else {
                 print_report(&loaded)?;
             }
-            Ok(if loaded.rejected() > 0 { ExitKind::DataInvalid as u8 } else { 0 })
+            Ok(if loaded.rejected() > 0 {
+                ExitKind::DataInvalid as u8
+            } else {
+                0
+            })
         }
-        Command::Generate { out, scale, seed, days, end } => {
+        Command::Generate {
+            out,
+            scale,
+            seed,
+            days,
+            end,
+        } => {
             let mut scale = halo::generate::scale(&scale)?;
             if let Some(d) = days {
                 if d == 0 {
@@ -236,7 +282,12 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(0)
         }
-        Command::Sql { query, format, to, roots } => {
+        Command::Sql {
+            query,
+            format,
+            to,
+            roots,
+        } => {
             let format: halo::query::Format = format.parse()?;
             if format == halo::query::Format::Parquet && to.is_none() {
                 return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
@@ -256,17 +307,29 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
 
 fn print_report(loaded: &halo::catalog::LoadedInput) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<18} {:>6} {:>12} {:>10}  status", "table", "files", "rows", "rejected")?;
+    writeln!(
+        out,
+        "{:<18} {:>6} {:>12} {:>10}  status",
+        "table", "files", "rows", "rejected"
+    )?;
     for t in &loaded.tables {
         let rejected: u64 = t.counts.rejected.values().sum();
         let status = if !t.present {
-            if t.required { "MISSING (required)" } else { "absent (optional; analyses that need it are skipped)" }
+            if t.required {
+                "MISSING (required)"
+            } else {
+                "absent (optional; analyses that need it are skipped)"
+            }
         } else if rejected > 0 {
             "rows rejected"
         } else {
             "ok"
         };
-        writeln!(out, "{:<18} {:>6} {:>12} {:>10}  {status}", t.table, t.files, t.counts.rows, rejected)?;
+        writeln!(
+            out,
+            "{:<18} {:>6} {:>12} {:>10}  {status}",
+            t.table, t.files, t.counts.rows, rejected
+        )?;
         for (reason, n) in &t.counts.rejected {
             writeln!(out, "{:<18} {:>6} {:>12} {:>10}  {reason}", "", "", "", n)?;
         }

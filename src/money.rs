@@ -78,7 +78,9 @@ struct RoundHalfEven {
 
 impl RoundHalfEven {
     fn new() -> Self {
-        Self { signature: Signature::new(TypeSignature::Any(2), Volatility::Immutable) }
+        Self {
+            signature: Signature::new(TypeSignature::Any(2), Volatility::Immutable),
+        }
     }
 }
 
@@ -86,7 +88,9 @@ fn target_scale(args: &[Option<&ScalarValue>]) -> datafusion::error::Result<i8> 
     match args.get(1).copied().flatten() {
         Some(ScalarValue::Int64(Some(s))) if (0..=18).contains(s) => Ok(*s as i8),
         Some(ScalarValue::Int32(Some(s))) if (0..=18).contains(s) => Ok(*s as i8),
-        other => plan_err!("round_half_even: the scale must be a literal integer 0..=18, got {other:?}"),
+        other => {
+            plan_err!("round_half_even: the scale must be a literal integer 0..=18, got {other:?}")
+        }
     }
 }
 
@@ -118,7 +122,10 @@ impl ScalarUDFImpl for RoundHalfEven {
             other => plan_err!("round_half_even takes a decimal, got {other}"),
         }
     }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> datafusion::error::Result<ColumnarValue> {
+    fn invoke_with_args(
+        &self,
+        args: ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
         let DataType::Decimal128(p, scale) = args.return_field.data_type().clone() else {
             return exec_err!("round_half_even: bad return type");
         };
@@ -126,7 +133,11 @@ impl ScalarUDFImpl for RoundHalfEven {
         let arr = input
             .as_any()
             .downcast_ref::<Decimal128Array>()
-            .ok_or_else(|| datafusion::error::DataFusionError::Execution("round_half_even takes a decimal".into()))?;
+            .ok_or_else(|| {
+                datafusion::error::DataFusionError::Execution(
+                    "round_half_even takes a decimal".into(),
+                )
+            })?;
         let in_scale = arr.scale();
         let out: Decimal128Array = if in_scale >= scale {
             let shift = (in_scale - scale) as u32;
@@ -163,8 +174,14 @@ mod tests {
     #[test]
     fn largest_remainder_parts_sum_to_the_whole() {
         // 100 cents in thirds: 33.33.. each; the leftover cent goes to the first.
-        assert_eq!(allocate_largest_remainder(100, &[1, 1, 1]), vec![34, 33, 33]);
-        assert_eq!(allocate_largest_remainder(-100, &[1, 1, 1]), vec![-34, -33, -33]);
+        assert_eq!(
+            allocate_largest_remainder(100, &[1, 1, 1]),
+            vec![34, 33, 33]
+        );
+        assert_eq!(
+            allocate_largest_remainder(-100, &[1, 1, 1]),
+            vec![-34, -33, -33]
+        );
         assert_eq!(allocate_largest_remainder(10, &[0, 0]), vec![10, 0]);
         let parts = allocate_largest_remainder(99_999, &[7, 13, 29, 51]);
         assert_eq!(parts.iter().sum::<i128>(), 99_999);

@@ -37,13 +37,20 @@ impl std::str::FromStr for Format {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "parquet" => Ok(Format::Parquet),
-            other => Err(Error::Usage(format!("unknown format '{other}': use table, csv, json or parquet"))),
+            other => Err(Error::Usage(format!(
+                "unknown format '{other}': use table, csv, json or parquet"
+            ))),
         }
     }
 }
 
 /// Runs a read-only query and returns its batches.
-pub async fn query(storage: &Storage, input: &Url, output: &Url, sql: &str) -> Result<Vec<RecordBatch>> {
+pub async fn query(
+    storage: &Storage,
+    input: &Url,
+    output: &Url,
+    sql: &str,
+) -> Result<Vec<RecordBatch>> {
     // Files can be queried by path too: SELECT * FROM 'sample-data/_truth/post_visits/'.
     let ctx = session(SessionOptions::default())?.enable_url_table();
     if output.scheme() != "memory" {
@@ -54,7 +61,9 @@ pub async fn query(storage: &Storage, input: &Url, output: &Url, sql: &str) -> R
         Ok(found) => {
             // Only raw.<table> is for analysts; the typed plans are internals.
             for d in found {
-                ctx.deregister_table(crate::sqltext::quote_ident(&crate::catalog::validate::typed_name(d.spec.name)))?;
+                ctx.deregister_table(crate::sqltext::quote_ident(
+                    &crate::catalog::validate::typed_name(d.spec.name),
+                ))?;
             }
         }
         // Results can be queried without the raw data at hand.
@@ -67,7 +76,9 @@ pub async fn query(storage: &Storage, input: &Url, output: &Url, sql: &str) -> R
         .with_allow_statements(false);
     let df = ctx.sql_with_options(sql, options).await.map_err(|e| {
         let msg = e.to_string();
-        if msg.contains("not supported") && (msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement")) {
+        if msg.contains("not supported")
+            && (msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement"))
+        {
             Error::Usage(format!("halo sql is read-only: {msg}"))
         } else {
             Error::Usage(format!("query failed: {msg}"))
@@ -85,7 +96,9 @@ pub fn encode(batches: &[RecordBatch], format: Format) -> Result<Vec<u8>> {
             writeln!(buf, "{t}")?;
         }
         Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut buf);
             for b in batches {
                 w.write(b)?;
             }
@@ -98,10 +111,9 @@ pub fn encode(batches: &[RecordBatch], format: Format) -> Result<Vec<u8>> {
             w.finish()?;
         }
         Format::Parquet => {
-            let schema = batches
-                .first()
-                .map(|b| b.schema())
-                .ok_or_else(|| Error::Usage("the query returned no batches to write as Parquet".into()))?;
+            let schema = batches.first().map(|b| b.schema()).ok_or_else(|| {
+                Error::Usage("the query returned no batches to write as Parquet".into())
+            })?;
             let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None)?;
             for b in batches {
                 w.write(b)?;
@@ -118,10 +130,13 @@ pub async fn write_to(storage: &Storage, to: &str, bytes: Vec<u8>) -> Result<()>
         Url::parse(to).map_err(|e| Error::Usage(format!("--to '{to}': {e}")))?
     } else {
         let p = std::path::absolute(to).map_err(|e| Error::Usage(format!("--to '{to}': {e}")))?;
-        Url::from_file_path(&p).map_err(|_| Error::Usage(format!("--to '{to}' is not a usable path")))?
+        Url::from_file_path(&p)
+            .map_err(|_| Error::Usage(format!("--to '{to}' is not a usable path")))?
     };
     if url.scheme() == "file" {
-        let p = url.to_file_path().map_err(|_| Error::Usage(format!("--to '{to}'")))?;
+        let p = url
+            .to_file_path()
+            .map_err(|_| Error::Usage(format!("--to '{to}'")))?;
         if let Some(dir) = p.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -25,7 +25,9 @@ use crate::error::{Error, Result};
 pub fn parse_root(root: &str) -> Result<Url> {
     let root = root.trim();
     if root.is_empty() {
-        return Err(Error::Usage("an input or output root must not be empty".into()));
+        return Err(Error::Usage(
+            "an input or output root must not be empty".into(),
+        ));
     }
     let mut url = if root.contains("://") {
         Url::parse(root).map_err(|e| Error::Usage(format!("'{root}' is not a valid URL: {e}")))?
@@ -86,7 +88,11 @@ pub struct Storage {
 
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<String> = self.stores.read().map(|s| s.keys().cloned().collect()).unwrap_or_default();
+        let keys: Vec<String> = self
+            .stores
+            .read()
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
         f.debug_struct("Storage").field("stores", &keys).finish()
     }
 }
@@ -137,7 +143,11 @@ impl Storage {
                     .build()
                     .map_err(|e| Error::Config(format!("Azure store for '{url}': {e}")))?,
             ),
-            other => return Err(Error::Usage(format!("unsupported storage scheme '{other}'"))),
+            other => {
+                return Err(Error::Usage(format!(
+                    "unsupported storage scheme '{other}'"
+                )));
+            }
         };
         self.stores
             .write()

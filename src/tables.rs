@@ -72,7 +72,10 @@ impl ResultStore {
                 .to_file_path()
                 .map_err(|_| Error::Usage(format!("output root '{root}' is not a local path")))?;
             std::fs::create_dir_all(&path).map_err(|e| {
-                Error::Config(format!("cannot create output folder {}: {e}", path.display()))
+                Error::Config(format!(
+                    "cannot create output folder {}: {e}",
+                    path.display()
+                ))
             })?;
         }
         Ok(Self { storage, root })
@@ -94,7 +97,9 @@ impl ResultStore {
     async fn open_for_write(&self, name: &str) -> Result<DeltaTable> {
         let url = self.table_url(name)?;
         if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|_| Error::Internal(url.to_string()))?;
+            let path = url
+                .to_file_path()
+                .map_err(|_| Error::Internal(url.to_string()))?;
             std::fs::create_dir_all(&path)?;
         }
         Ok(DeltaTable::try_from_url(url).await?)
@@ -104,7 +109,9 @@ impl ResultStore {
     pub async fn open(&self, name: &str) -> Result<Option<DeltaTable>> {
         let url = self.table_url(name)?;
         if url.scheme() == "file" {
-            let path = url.to_file_path().map_err(|_| Error::Internal(url.to_string()))?;
+            let path = url
+                .to_file_path()
+                .map_err(|_| Error::Internal(url.to_string()))?;
             if !path.join("_delta_log").exists() {
                 return Ok(None);
             }
@@ -197,18 +204,29 @@ impl ResultStore {
 
     /// Writes the pending marker of a run, atomically.
     pub async fn begin(&self, pending: &Pending) -> Result<()> {
-        let url = self.pending_url()?.join(&format!("{}.json", pending.run_id)).map_err(|e| Error::Internal(e.to_string()))?;
+        let url = self
+            .pending_url()?
+            .join(&format!("{}.json", pending.run_id))
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let store = self.storage.store_for(&url)?;
-        let body = serde_json::to_vec_pretty(pending).map_err(|e| Error::Internal(e.to_string()))?;
+        let body =
+            serde_json::to_vec_pretty(pending).map_err(|e| Error::Internal(e.to_string()))?;
         store
-            .put_opts(&store_path(&url)?, PutPayload::from(body), PutOptions::from(PutMode::Create))
+            .put_opts(
+                &store_path(&url)?,
+                PutPayload::from(body),
+                PutOptions::from(PutMode::Create),
+            )
             .await?;
         Ok(())
     }
 
     /// Removes a run's pending marker: its commits become the visible state.
     pub async fn finish(&self, run_id: &str) -> Result<()> {
-        let url = self.pending_url()?.join(&format!("{run_id}.json")).map_err(|e| Error::Internal(e.to_string()))?;
+        let url = self
+            .pending_url()?
+            .join(&format!("{run_id}.json"))
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let store = self.storage.store_for(&url)?;
         store.delete(&store_path(&url)?).await?;
         Ok(())
@@ -236,7 +254,9 @@ impl ResultStore {
         for p in &pending {
             tracing::warn!(run_id = %p.run_id, "rolling back a run that did not finish");
             for (name, before) in &p.before {
-                let Some(table) = self.open(name).await? else { continue };
+                let Some(table) = self.open(name).await? else {
+                    continue;
+                };
                 let now = table.version();
                 match before {
                     Some(v) if now > Some(*v) => {

@@ -183,34 +183,85 @@ impl TableSpec {
 const CREATOR_STATUS: &[&str] = &["prospect", "active", "paused", "ended"];
 /// Platforms a post can be published on.
 pub const PLATFORMS: &[&str] = &[
-    "instagram", "tiktok", "youtube", "blog", "podcast", "x", "facebook", "pinterest", "twitch",
-    "snapchat", "newsletter", "other",
+    "instagram",
+    "tiktok",
+    "youtube",
+    "blog",
+    "podcast",
+    "x",
+    "facebook",
+    "pinterest",
+    "twitch",
+    "snapchat",
+    "newsletter",
+    "other",
 ];
 /// Content formats.
 pub const FORMATS: &[&str] = &[
-    "reel", "story", "feed_post", "video", "short", "live", "article", "episode", "other",
+    "reel",
+    "story",
+    "feed_post",
+    "video",
+    "short",
+    "live",
+    "article",
+    "episode",
+    "other",
 ];
 /// Session channels.
 pub const CHANNELS: &[&str] = &[
-    "direct", "organic_search", "paid_search", "organic_social", "paid_social", "email",
-    "referral", "affiliate", "other",
+    "direct",
+    "organic_search",
+    "paid_search",
+    "organic_social",
+    "paid_social",
+    "email",
+    "referral",
+    "affiliate",
+    "other",
 ];
-const LANDING: &[&str] = &["home", "product", "collection", "search", "content", "other"];
+const LANDING: &[&str] = &[
+    "home",
+    "product",
+    "collection",
+    "search",
+    "content",
+    "other",
+];
 const DEVICES: &[&str] = &["mobile", "desktop", "tablet", "other"];
 const STRUCTURES: &[&str] = &["gifting", "flat_fee", "affiliate", "hybrid"];
 const DELIVERABLE_KINDS: &[&str] = &["draft", "post"];
 const CREDIT_BASIS: &[&str] = &["code", "link", "code_or_link", "model"];
 const COST_KINDS: &[&str] = &[
-    "creator_fee", "free_product", "shipping", "production", "platform_spend", "platform_fee",
+    "creator_fee",
+    "free_product",
+    "shipping",
+    "production",
+    "platform_spend",
+    "platform_fee",
     "other",
 ];
 const SIGNALS: &[&str] = &["direct", "branded_search", "product_page", "orders"];
 
 fn req(name: &'static str, kind: Kind, doc: &'static str) -> Column {
-    Column { name, kind, required: true, allowed: &[], rule: None, doc }
+    Column {
+        name,
+        kind,
+        required: true,
+        allowed: &[],
+        rule: None,
+        doc,
+    }
 }
 fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Column {
-    Column { name, kind, required: false, allowed: &[], rule: None, doc }
+    Column {
+        name,
+        kind,
+        required: false,
+        allowed: &[],
+        rule: None,
+        doc,
+    }
 }
 fn one_of(mut c: Column, allowed: &'static [&'static str]) -> Column {
     c.allowed = allowed;
@@ -240,15 +291,34 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("email", Str, "Contact address."),
                 opt("country", Str, "ISO 3166-1 alpha-2 country of residence."),
                 one_of(req("status", Str, "Relationship status."), CREATOR_STATUS),
-                rule(opt("followers", Int64, "Total audience size."), Rule::NonNegative),
-                opt("themes", StrList, "Content themes."),
-                opt("audience_countries", AudienceCountries, "Audience share by country."),
                 rule(
-                    opt("audience_target_share", Float64, "Share of the audience inside the brand's target demographic (0-1)."),
+                    opt("followers", Int64, "Total audience size."),
+                    Rule::NonNegative,
+                ),
+                opt("themes", StrList, "Content themes."),
+                opt(
+                    "audience_countries",
+                    AudienceCountries,
+                    "Audience share by country.",
+                ),
+                rule(
+                    opt(
+                        "audience_target_share",
+                        Float64,
+                        "Share of the audience inside the brand's target demographic (0-1).",
+                    ),
                     Rule::UnitInterval,
                 ),
-                opt("past_partners", StrList, "Brands the creator worked with before."),
-                opt("joined_at", Timestamp, "When the creator joined the program."),
+                opt(
+                    "past_partners",
+                    StrList,
+                    "Brands the creator worked with before.",
+                ),
+                opt(
+                    "joined_at",
+                    Timestamp,
+                    "When the creator joined the program.",
+                ),
             ],
             foreign_keys: vec![],
             event_time: None,
@@ -289,8 +359,15 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("transcript", Str, "Spoken text, for video and audio."),
                 opt("link_ids", StrList, "Tracked links in the post."),
                 opt("promo_codes", StrList, "Promo codes shown in the post."),
-                rule(opt("views", Int64, "Views reported by the platform."), Rule::NonNegative),
-                opt("detected_products", DetectedProducts, "Products found by image recognition; null = not analysed."),
+                rule(
+                    opt("views", Int64, "Views reported by the platform."),
+                    Rule::NonNegative,
+                ),
+                opt(
+                    "detected_products",
+                    DetectedProducts,
+                    "Products found by image recognition; null = not analysed.",
+                ),
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
@@ -305,7 +382,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 req("link_id", Str, "Stable link id."),
                 req("creator_id", Str, "Owner."),
                 opt("campaign_id", Str, "Campaign."),
-                opt("content_id", Str, "Post the link was made for; null for bio links."),
+                opt(
+                    "content_id",
+                    Str,
+                    "Post the link was made for; null for bio links.",
+                ),
                 req("destination_url", Str, "Where the link leads."),
             ],
             foreign_keys: vec![
@@ -324,7 +405,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             columns: vec![
                 req("click_id", Str, "Stable click id."),
                 req("link_id", Str, "The link clicked."),
-                opt("anonymous_id", Str, "Visitor id set by the site after the redirect."),
+                opt(
+                    "anonymous_id",
+                    Str,
+                    "Visitor id set by the site after the redirect.",
+                ),
                 req("clicked_at", Timestamp, "Click time."),
                 opt("country", Str, "ISO 3166-1 alpha-2."),
                 opt("device", Str, "Device class."),
@@ -351,7 +436,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("utm_medium", Str, "utm_medium."),
                 opt("utm_campaign", Str, "utm_campaign."),
                 opt("utm_content", Str, "utm_content."),
-                opt("click_id", Str, "The tracked click that opened the session."),
+                opt(
+                    "click_id",
+                    Str,
+                    "The tracked click that opened the session.",
+                ),
                 opt("country", Str, "ISO 3166-1 alpha-2."),
                 one_of(opt("device", Str, "Device class."), DEVICES),
             ],
@@ -369,7 +458,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 req("creator_id", Str, "Owner."),
                 opt("campaign_id", Str, "Campaign."),
                 opt("valid_from", Timestamp, "First valid instant."),
-                opt("valid_to", Timestamp, "Last valid instant; may lie in the future."),
+                opt(
+                    "valid_to",
+                    Timestamp,
+                    "Last valid instant; may lie in the future.",
+                ),
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
@@ -387,11 +480,22 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("customer_id", Str, "Customer id."),
                 opt("session_id", Str, "Session the order was placed in."),
                 rule(
-                    req("revenue", Money, "Net merchandise revenue after discounts, before tax and shipping."),
+                    req(
+                        "revenue",
+                        Money,
+                        "Net merchandise revenue after discounts, before tax and shipping.",
+                    ),
                     Rule::NonNegative,
                 ),
-                rule(req("currency", Str, "ISO 4217 code of revenue."), Rule::Currency),
-                opt("discount_codes", StrList, "Codes used; codes not in `codes` are brand-wide."),
+                rule(
+                    req("currency", Str, "ISO 4217 code of revenue."),
+                    Rule::Currency,
+                ),
+                opt(
+                    "discount_codes",
+                    StrList,
+                    "Codes used; codes not in `codes` are brand-wide.",
+                ),
                 opt("is_new_customer", Bool, "First order of the customer."),
                 opt("country", Str, "ISO 3166-1 alpha-2."),
             ],
@@ -409,8 +513,15 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 req("line_no", Int32, "Line number within the order."),
                 req("sku", Str, "Product."),
                 rule(req("quantity", Int32, "Units (> 0)."), Rule::Positive),
-                req("net_amount", Money, "Net amount of the line in the order's currency."),
-                rule(opt("unit_cost", Money, "Cost of goods per unit."), Rule::NonNegative),
+                req(
+                    "net_amount",
+                    Money,
+                    "Net amount of the line in the order's currency.",
+                ),
+                rule(
+                    opt("unit_cost", Money, "Cost of goods per unit."),
+                    Rule::NonNegative,
+                ),
             ],
             foreign_keys: vec![fk("order_id", "orders")],
             event_time: None,
@@ -425,8 +536,14 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 req("refund_id", Str, "Stable refund id."),
                 req("order_id", Str, "Refunded order."),
                 req("refunded_at", Timestamp, "Refund time."),
-                rule(req("amount", Money, "Refunded amount (> 0)."), Rule::Positive),
-                rule(req("currency", Str, "ISO 4217 code; must be the order's."), Rule::Currency),
+                rule(
+                    req("amount", Money, "Refunded amount (> 0)."),
+                    Rule::Positive,
+                ),
+                rule(
+                    req("currency", Str, "ISO 4217 code; must be the order's."),
+                    Rule::Currency,
+                ),
             ],
             foreign_keys: vec![fk("order_id", "orders")],
             event_time: Some("refunded_at"),
@@ -463,13 +580,43 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("campaign_id", Str, "Campaign; null for creator-wide plans."),
                 req("valid_from", Timestamp, "First valid instant."),
                 opt("valid_to", Timestamp, "Last valid instant."),
-                rule(opt("rate_percent", Percent, "Percent of net revenue."), Rule::NonNegative),
-                rule(opt("flat_per_order", Money, "Flat amount per order."), Rule::NonNegative),
-                rule(opt("new_customer_rate_percent", Percent, "Percent for new customers."), Rule::NonNegative),
+                rule(
+                    opt("rate_percent", Percent, "Percent of net revenue."),
+                    Rule::NonNegative,
+                ),
+                rule(
+                    opt("flat_per_order", Money, "Flat amount per order."),
+                    Rule::NonNegative,
+                ),
+                rule(
+                    opt(
+                        "new_customer_rate_percent",
+                        Percent,
+                        "Percent for new customers.",
+                    ),
+                    Rule::NonNegative,
+                ),
                 opt("tiers", Tiers, "Monthly revenue tiers."),
-                rule(req("lock_days", Int32, "Return window before a commission becomes payable."), Rule::NonNegative),
-                one_of(req("credit_basis", Str, "What earns the commission."), CREDIT_BASIS),
-                rule(req("currency", Str, "ISO 4217 code of flat amounts and payouts."), Rule::Currency),
+                rule(
+                    req(
+                        "lock_days",
+                        Int32,
+                        "Return window before a commission becomes payable.",
+                    ),
+                    Rule::NonNegative,
+                ),
+                one_of(
+                    req("credit_basis", Str, "What earns the commission."),
+                    CREDIT_BASIS,
+                ),
+                rule(
+                    req(
+                        "currency",
+                        Str,
+                        "ISO 4217 code of flat amounts and payouts.",
+                    ),
+                    Rule::Currency,
+                ),
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
@@ -506,7 +653,14 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             columns: vec![
                 req("date", Date, "Day."),
                 rule(req("currency", Str, "ISO 4217 code."), Rule::Currency),
-                rule(req("rate_to_base", FxRate, "Value of one unit of `currency` in the base currency."), Rule::Positive),
+                rule(
+                    req(
+                        "rate_to_base",
+                        FxRate,
+                        "Value of one unit of `currency` in the base currency.",
+                    ),
+                    Rule::Positive,
+                ),
             ],
             foreign_keys: vec![],
             event_time: None,
@@ -532,26 +686,6 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
 /// The table called `name`.
 pub fn table(name: &str) -> Option<&'static TableSpec> {
     TABLES.iter().find(|t| t.name == name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parents_come_before_children() {
-        let pos = |n: &str| TABLES.iter().position(|t| t.name == n).unwrap();
-        for t in TABLES.iter() {
-            for f in &t.foreign_keys {
-                assert!(pos(f.parent) < pos(t.name), "{} before {}", f.parent, t.name);
-                let parent = table(f.parent).unwrap();
-                assert_eq!(parent.key.len(), 1, "{} has a single-column key", f.parent);
-            }
-            for k in t.key {
-                assert!(t.column(k).is_some(), "{}.{k} is a column", t.name);
-            }
-        }
-    }
 }
 
 /// The contract as Markdown tables, one per input table; `docs/data-contract.md`
@@ -596,4 +730,29 @@ pub fn markdown() -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_come_before_children() {
+        let pos = |n: &str| TABLES.iter().position(|t| t.name == n).unwrap();
+        for t in TABLES.iter() {
+            for f in &t.foreign_keys {
+                assert!(
+                    pos(f.parent) < pos(t.name),
+                    "{} before {}",
+                    f.parent,
+                    t.name
+                );
+                let parent = table(f.parent).unwrap();
+                assert_eq!(parent.key.len(), 1, "{} has a single-column key", f.parent);
+            }
+            for k in t.key {
+                assert!(t.column(k).is_some(), "{}.{k} is a column", t.name);
+            }
+        }
+    }
 }

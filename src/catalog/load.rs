@@ -16,7 +16,9 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::functions_window::expr_fn::row_number;
-use datafusion::prelude::{DataFrame, Expr, ParquetReadOptions, SessionContext, cast, ident, lit, when};
+use datafusion::prelude::{
+    DataFrame, Expr, ParquetReadOptions, SessionContext, cast, ident, lit, when,
+};
 use object_store::ObjectMeta;
 use parquet::arrow::parquet_to_arrow_schema;
 use parquet::file::metadata::ParquetMetaDataReader;
@@ -62,7 +64,10 @@ pub async fn discover(storage: &Storage, root: &Url) -> Result<Vec<Discovered>> 
         let table_url = root
             .join(&format!("{}/", spec.name))
             .map_err(|e| Error::Usage(format!("input root '{root}': {e}")))?;
-        let objects = storage.list(&table_url).await.map_err(|e| e.context(format!("listing table {} at {table_url}", spec.name)))?;
+        let objects = storage
+            .list(&table_url)
+            .await
+            .map_err(|e| e.context(format!("listing table {} at {table_url}", spec.name)))?;
         let depth = crate::storage::store_path(&table_url)?.parts().count();
         let files = objects
             .into_iter()
@@ -114,7 +119,10 @@ fn coercion(actual: &DataType, kind: Kind) -> std::result::Result<Coercion, ()> 
         (Kind::Str, D::Utf8 | D::LargeUtf8 | D::Utf8View) => true,
         (Kind::Str, D::Dictionary(_, v)) => matches!(**v, D::Utf8 | D::LargeUtf8 | D::Utf8View),
         (Kind::Int32, D::Int8 | D::Int16 | D::Int32 | D::UInt8 | D::UInt16) => true,
-        (Kind::Int64, D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32) => true,
+        (
+            Kind::Int64,
+            D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32,
+        ) => true,
         (Kind::Float64, D::Float16 | D::Float32 | D::Float64) => true,
         (Kind::Bool, D::Boolean) => true,
         (Kind::Timestamp, D::Timestamp(TimeUnit::Nanosecond, _)) => return Ok(Coercion::Nanos),
@@ -195,8 +203,11 @@ async fn file_schema(storage: &Storage, file: &InputFile) -> Result<Arc<Schema>>
     if len + 12 > file.bytes {
         return Err(not_parquet(format!("footer length {len} exceeds the file")));
     }
-    let footer = store.get_range(&path, file.bytes - 8 - len..file.bytes - 8).await?;
-    let meta = ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| not_parquet(e.to_string()))?;
+    let footer = store
+        .get_range(&path, file.bytes - 8 - len..file.bytes - 8)
+        .await?;
+    let meta =
+        ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| not_parquet(e.to_string()))?;
     let fm = meta.file_metadata();
     let schema = parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
         .map_err(|e| not_parquet(e.to_string()))?;
@@ -219,14 +230,21 @@ async fn check_file(
                 Err(()) => {
                     return Err(Error::InvalidInput(format!(
                         "table {}, column {}: file {} has type {}, expected {} (or a type that casts to it without loss)",
-                        spec.name, c.name, file.url, f.data_type(), c.kind.spelling()
+                        spec.name,
+                        c.name,
+                        file.url,
+                        f.data_type(),
+                        c.kind.spelling()
                     )));
                 }
             },
             Err(_) if c.required => {
                 return Err(Error::InvalidInput(format!(
                     "table {}, column {}: required column missing in file {} (expected {})",
-                    spec.name, c.name, file.url, c.kind.spelling()
+                    spec.name,
+                    c.name,
+                    file.url,
+                    c.kind.spelling()
                 )));
             }
             Err(_) => plan.push(None),
@@ -245,7 +263,10 @@ async fn typed_file(
 ) -> Result<DataFrame> {
     let plan = check_file(storage, spec, file).await?;
     let df = ctx
-        .read_parquet(file.url.as_str(), ParquetReadOptions::default().skip_metadata(false))
+        .read_parquet(
+            file.url.as_str(),
+            ParquetReadOptions::default().skip_metadata(false),
+        )
         .await
         .map_err(|e| Error::from(e).context(format!("table {}: file {}", spec.name, file.url)))?;
     // Numbering must follow the file's own row order: with file-scan
@@ -332,13 +353,25 @@ mod tests {
         assert!(coercion(&D::Utf8View, Kind::Str).is_ok());
         assert!(coercion(&D::Int64, Kind::Int32).is_err());
         assert!(coercion(&D::Int16, Kind::Int32).is_ok());
-        assert!(coercion(&D::Float64, Kind::Money).is_err(), "money is never a float");
+        assert!(
+            coercion(&D::Float64, Kind::Money).is_err(),
+            "money is never a float"
+        );
         assert!(coercion(&D::Decimal128(10, 2), Kind::Money).is_ok());
         assert!(coercion(&D::Decimal128(12, 0), Kind::Money).is_ok());
-        assert!(coercion(&D::Decimal128(18, 3), Kind::Money).is_err(), "third decimal would be lost");
+        assert!(
+            coercion(&D::Decimal128(18, 3), Kind::Money).is_err(),
+            "third decimal would be lost"
+        );
         assert!(coercion(&D::Decimal128(19, 2), Kind::Money).is_err());
-        assert_eq!(coercion(&D::Timestamp(TimeUnit::Nanosecond, None), Kind::Timestamp), Ok(Coercion::Nanos));
-        assert_eq!(coercion(&D::Timestamp(TimeUnit::Millisecond, None), Kind::Timestamp), Ok(Coercion::Cast));
+        assert_eq!(
+            coercion(&D::Timestamp(TimeUnit::Nanosecond, None), Kind::Timestamp),
+            Ok(Coercion::Nanos)
+        );
+        assert_eq!(
+            coercion(&D::Timestamp(TimeUnit::Millisecond, None), Kind::Timestamp),
+            Ok(Coercion::Cast)
+        );
         assert!(coercion(&D::Date32, Kind::Timestamp).is_err());
         let large_list = D::LargeList(Arc::new(Field::new("x", D::LargeUtf8, true)));
         assert!(coercion(&large_list, Kind::StrList).is_ok());

@@ -64,7 +64,10 @@ impl LoadedInput {
 
     /// Total rejected rows over all tables.
     pub fn rejected(&self) -> u64 {
-        self.tables.iter().map(|t| t.counts.rejected.values().sum::<u64>()).sum()
+        self.tables
+            .iter()
+            .map(|t| t.counts.rejected.values().sum::<u64>())
+            .sum()
     }
 }
 
@@ -93,7 +96,10 @@ pub async fn register_raw(
         let cols: Vec<&str> = d.spec.columns.iter().map(|c| c.name).collect();
         let raw = typed.clone().select_columns(&cols)?;
         ctx.register_table(format!("raw.{}", d.spec.name), raw.into_view())?;
-        ctx.register_table(quote_ident(&validate::typed_name(d.spec.name)), typed.into_view())?;
+        ctx.register_table(
+            quote_ident(&validate::typed_name(d.spec.name)),
+            typed.into_view(),
+        )?;
     }
     Ok(found)
 }
@@ -108,19 +114,30 @@ pub async fn load_validated(
     staging: &Path,
 ) -> Result<LoadedInput> {
     let found = register_raw(ctx, storage, root).await?;
-    let present: HashSet<&str> =
-        found.iter().filter(|d| !d.files.is_empty()).map(|d| d.spec.name).collect();
+    let present: HashSet<&str> = found
+        .iter()
+        .filter(|d| !d.files.is_empty())
+        .map(|d| d.spec.name)
+        .collect();
     let mut out = LoadedInput::default();
     for d in &found {
         let spec = d.spec;
         let counts = if d.files.is_empty() {
             let schema = Arc::new(Schema::new(spec.arrow_fields()));
-            ctx.register_table(spec.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+            ctx.register_table(
+                spec.name,
+                Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+            )?;
             Counts::default()
         } else {
             let _span = tracing::info_span!("validate", table = spec.name).entered();
             let c = validate::validate_table(ctx, spec, &present, now_micros, staging).await?;
-            tracing::info!(table = spec.name, rows = c.rows, rejected = c.rows - c.clean, "validated");
+            tracing::info!(
+                table = spec.name,
+                rows = c.rows,
+                rejected = c.rows - c.clean,
+                "validated"
+            );
             c
         };
         out.tables.push(TableReport {

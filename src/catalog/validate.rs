@@ -56,8 +56,11 @@ pub fn typed_name(table: &str) -> String {
 
 /// The schema of a validated table.
 pub fn validated_schema(spec: &TableSpec) -> Arc<Schema> {
-    let mut fields: Vec<Field> =
-        spec.arrow_fields().into_iter().map(|f| f.with_nullable(true)).collect();
+    let mut fields: Vec<Field> = spec
+        .arrow_fields()
+        .into_iter()
+        .map(|f| f.with_nullable(true))
+        .collect();
     fields.push(Field::new(FILE_COL, DataType::Utf8, true));
     fields.push(Field::new(ROW_COL, DataType::Int64, true));
     fields.push(Field::new(REASON_COL, DataType::Utf8, true));
@@ -75,7 +78,11 @@ fn key_expr(e: &str) -> String {
 fn iso_currencies() -> String {
     let mut codes: Vec<&'static str> = iso_currency::Currency::iter().map(|c| c.code()).collect();
     codes.sort_unstable();
-    codes.iter().map(|c| quote_str(c)).collect::<Vec<_>>().join(", ")
+    codes
+        .iter()
+        .map(|c| quote_str(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The validation SQL of `spec`, reading `_typed_<table>` and the clean views
@@ -83,10 +90,19 @@ fn iso_currencies() -> String {
 pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64) -> String {
     let mut checks: Vec<String> = Vec::new();
     for c in spec.columns.iter().filter(|c| c.required) {
-        checks.push(format!("WHEN {} IS NULL THEN 'null_required:{}'", quote_ident(c.name), c.name));
+        checks.push(format!(
+            "WHEN {} IS NULL THEN 'null_required:{}'",
+            quote_ident(c.name),
+            c.name
+        ));
     }
     for c in spec.columns.iter().filter(|c| !c.allowed.is_empty()) {
-        let list = c.allowed.iter().map(|v| quote_str(v)).collect::<Vec<_>>().join(", ");
+        let list = c
+            .allowed
+            .iter()
+            .map(|v| quote_str(v))
+            .collect::<Vec<_>>()
+            .join(", ");
         checks.push(format!(
             "WHEN {col} IS NOT NULL AND {col} NOT IN ({list}) THEN 'unknown_enum:{name}'",
             col = quote_ident(c.name),
@@ -94,7 +110,11 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
         ));
     }
     let currencies = iso_currencies();
-    for c in spec.columns.iter().filter(|c| c.rule == Some(Rule::Currency)) {
+    for c in spec
+        .columns
+        .iter()
+        .filter(|c| c.rule == Some(Rule::Currency))
+    {
         checks.push(format!(
             "WHEN {col} IS NOT NULL AND {col} NOT IN ({currencies}) THEN 'unknown_currency:{name}'",
             col = quote_ident(c.name),
@@ -126,7 +146,12 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
     } else {
         format!("CASE {} END", checks.join(" "))
     };
-    let keys = spec.key_exprs.iter().map(|k| key_expr(k)).collect::<Vec<_>>().join(", ");
+    let keys = spec
+        .key_exprs
+        .iter()
+        .map(|k| key_expr(k))
+        .collect::<Vec<_>>()
+        .join(", ");
     let out_cols: Vec<String> = spec
         .columns
         .iter()
@@ -187,7 +212,10 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
             cols = plain_cols.join(", ")
         )
     } else {
-        format!("{head} SELECT {}, _r2 AS {REASON_COL} FROM checked", plain_cols.join(", "))
+        format!(
+            "{head} SELECT {}, _r2 AS {REASON_COL} FROM checked",
+            plain_cols.join(", ")
+        )
     }
 }
 
@@ -218,7 +246,12 @@ pub async fn validate_table(
         ParquetReadOptions::default().schema(&schema),
     )
     .await?;
-    let cols = spec.columns.iter().map(|c| quote_ident(c.name)).collect::<Vec<_>>().join(", ");
+    let cols = spec
+        .columns
+        .iter()
+        .map(|c| quote_ident(c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     let clean = ctx
         .sql(&format!(
             "SELECT {cols} FROM {} WHERE {REASON_COL} IS NULL",
@@ -241,12 +274,19 @@ async fn counts(ctx: &SessionContext, validated: &str) -> Result<Counts> {
         .await?;
     let mut out = Counts::default();
     for b in &batches {
-        let reasons = b.column(0).as_string_opt::<i32>().map(|a| a.iter().collect::<Vec<_>>());
+        let reasons = b
+            .column(0)
+            .as_string_opt::<i32>()
+            .map(|a| a.iter().collect::<Vec<_>>());
         let reasons: Vec<Option<String>> = match reasons {
             Some(v) => v.into_iter().map(|s| s.map(str::to_owned)).collect(),
             None => {
                 let casted = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
-                casted.as_string::<i32>().iter().map(|s| s.map(str::to_owned)).collect()
+                casted
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.map(str::to_owned))
+                    .collect()
             }
         };
         let n = b

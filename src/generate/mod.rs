@@ -51,11 +51,43 @@ pub struct Scale {
 /// The presets: tiny (unit tests), small (the bundled sample), medium, large (benchmarks).
 pub fn scale(name: &str) -> Result<Scale> {
     let s = match name {
-        "tiny" => Scale { name: "tiny", days: 10, creators: 6, sessions_per_day: 400, people: 4_000, products: 12 },
-        "small" => Scale { name: "small", days: 42, creators: 25, sessions_per_day: 6_000, people: 150_000, products: 40 },
-        "medium" => Scale { name: "medium", days: 60, creators: 200, sessions_per_day: 60_000, people: 2_000_000, products: 120 },
-        "large" => Scale { name: "large", days: 60, creators: 1_000, sessions_per_day: 330_000, people: 10_000_000, products: 300 },
-        other => return Err(Error::Usage(format!("unknown scale '{other}': use tiny, small, medium or large"))),
+        "tiny" => Scale {
+            name: "tiny",
+            days: 10,
+            creators: 6,
+            sessions_per_day: 400,
+            people: 4_000,
+            products: 12,
+        },
+        "small" => Scale {
+            name: "small",
+            days: 42,
+            creators: 25,
+            sessions_per_day: 6_000,
+            people: 150_000,
+            products: 40,
+        },
+        "medium" => Scale {
+            name: "medium",
+            days: 60,
+            creators: 200,
+            sessions_per_day: 60_000,
+            people: 2_000_000,
+            products: 120,
+        },
+        "large" => Scale {
+            name: "large",
+            days: 60,
+            creators: 1_000,
+            sessions_per_day: 330_000,
+            people: 10_000_000,
+            products: 300,
+        },
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown scale '{other}': use tiny, small, medium or large"
+            )));
+        }
     };
     Ok(s)
 }
@@ -100,7 +132,9 @@ pub fn default_end() -> NaiveDate {
 
 fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(|e| Error::Internal(e.to_string()))?))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).map_err(|e| Error::Internal(e.to_string()))?,
+        ))
         .build();
     let mut buf = Vec::new();
     let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
@@ -115,7 +149,9 @@ pub(crate) fn to_batch<T: Serialize>(schema: Arc<Schema>, rows: &[T]) -> Result<
         .with_batch_size(rows.len().max(1))
         .build_decoder()?;
     decoder.serialize(rows)?;
-    Ok(decoder.flush()?.unwrap_or_else(|| RecordBatch::new_empty(schema)))
+    Ok(decoder
+        .flush()?
+        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
 }
 
 pub(crate) fn contract_schema(table: &str) -> Arc<Schema> {
@@ -134,11 +170,15 @@ struct Writer {
 impl Writer {
     async fn put(&mut self, rel: &str, table: &str, batch: &RecordBatch) -> Result<()> {
         let bytes = encode(batch)?;
-        self.put_bytes(rel, table, batch.num_rows() as u64, bytes).await
+        self.put_bytes(rel, table, batch.num_rows() as u64, bytes)
+            .await
     }
 
     async fn put_bytes(&mut self, rel: &str, table: &str, rows: u64, bytes: Vec<u8>) -> Result<()> {
-        let url = self.root.join(rel).map_err(|e| Error::Internal(e.to_string()))?;
+        let url = self
+            .root
+            .join(rel)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let store = self.storage.store_for(&url)?;
         self.bytes += bytes.len() as u64;
         self.files += 1;
@@ -148,19 +188,32 @@ impl Writer {
     }
 }
 
-type DayOutput = Result<(u32, Vec<(String, &'static str, u64, Vec<u8>)>, traffic::Truth, Vec<(&'static str, String, &'static str)>)>;
+type DayOutput = Result<(
+    u32,
+    Vec<(String, &'static str, u64, Vec<u8>)>,
+    traffic::Truth,
+    Vec<(&'static str, String, &'static str)>,
+)>;
 
 /// Generates a data set under `opts.out`.
 pub async fn generate(storage: &Storage, opts: &GenerateOptions) -> Result<GenerateSummary> {
     let scale = &opts.scale;
     let world = world::World::generate(scale, opts.seed, opts.end);
     let start = world.start.date_naive();
-    let mut w = Writer { storage: storage.clone(), root: opts.out.clone(), files: 0, bytes: 0, rows: Default::default() };
+    let mut w = Writer {
+        storage: storage.clone(),
+        root: opts.out.clone(),
+        files: 0,
+        bytes: 0,
+        rows: Default::default(),
+    };
     for (table, batch) in rows::world_tables(&world)? {
-        w.put(&format!("{table}/part-0.parquet"), table, &batch).await?;
+        w.put(&format!("{table}/part-0.parquet"), table, &batch)
+            .await?;
     }
 
-    let fx: HashMap<(NaiveDate, &'static str), i64> = world.fx.iter().map(|(d, c, r)| ((*d, *c), *r)).collect();
+    let fx: HashMap<(NaiveDate, &'static str), i64> =
+        world.fx.iter().map(|(d, c, r)| ((*d, *c), *r)).collect();
     let mut truth = traffic::Truth::default();
     let mut planted = Vec::new();
     let chunk = 8u32;
@@ -180,7 +233,12 @@ pub async fn generate(storage: &Storage, opts: &GenerateOptions) -> Result<Gener
                     let rel = format!("{table}/dt={}/part-0.parquet", date.format("%Y-%m-%d"));
                     files.push((rel, table, batch.num_rows() as u64, encode(&batch)?));
                 }
-                Ok((d, files, std::mem::take(&mut day.truth), std::mem::take(&mut day.planted)))
+                Ok((
+                    d,
+                    files,
+                    std::mem::take(&mut day.truth),
+                    std::mem::take(&mut day.planted),
+                ))
             })
             .collect();
         for r in produced {
@@ -201,7 +259,12 @@ pub async fn generate(storage: &Storage, opts: &GenerateOptions) -> Result<Gener
         first += chunk;
     }
     for (name, batch) in rows::truth_tables(&world, &truth, &planted)? {
-        w.put(&format!("_truth/{name}/part-0.parquet"), &format!("_truth/{name}"), &batch).await?;
+        w.put(
+            &format!("_truth/{name}/part-0.parquet"),
+            &format!("_truth/{name}"),
+            &batch,
+        )
+        .await?;
     }
     let summary = GenerateSummary {
         scale: scale.name.to_string(),
@@ -212,8 +275,10 @@ pub async fn generate(storage: &Storage, opts: &GenerateOptions) -> Result<Gener
         files: w.files,
         bytes: w.bytes,
     };
-    let manifest = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
-    w.put_bytes("_generator.json", "_generator", 0, manifest).await?;
+    let manifest =
+        serde_json::to_vec_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    w.put_bytes("_generator.json", "_generator", 0, manifest)
+        .await?;
     Ok(summary)
 }
 

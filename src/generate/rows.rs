@@ -21,7 +21,12 @@ fn decimal(unscaled: i64, scale: u32) -> String {
     let sign = if unscaled < 0 { "-" } else { "" };
     let p = 10i64.pow(scale);
     let a = unscaled.unsigned_abs();
-    format!("{sign}{}.{:0width$}", a / p as u64, a % p as u64, width = scale as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        a / p as u64,
+        a % p as u64,
+        width = scale as usize
+    )
 }
 
 fn money(cents: i64) -> String {
@@ -217,7 +222,14 @@ struct ClickRow<'a> {
 
 impl<'a> From<&'a Click> for ClickRow<'a> {
     fn from(c: &'a Click) -> Self {
-        ClickRow { click_id: &c.id, link_id: &c.link_id, anonymous_id: c.anonymous_id.as_deref(), clicked_at: micros(c.clicked_at), country: c.country, device: c.device }
+        ClickRow {
+            click_id: &c.id,
+            link_id: &c.link_id,
+            anonymous_id: c.anonymous_id.as_deref(),
+            clicked_at: micros(c.clicked_at),
+            country: c.country,
+            device: c.device,
+        }
     }
 }
 
@@ -256,7 +268,13 @@ struct RefundRow<'a> {
 
 impl<'a> From<&'a Refund> for RefundRow<'a> {
     fn from(r: &'a Refund) -> Self {
-        RefundRow { refund_id: &r.id, order_id: &r.order_id, refunded_at: micros(r.refunded_at), amount: money(r.cents), currency: r.currency }
+        RefundRow {
+            refund_id: &r.id,
+            order_id: &r.order_id,
+            refunded_at: micros(r.refunded_at),
+            amount: money(r.cents),
+            currency: r.currency,
+        }
     }
 }
 
@@ -299,7 +317,10 @@ pub fn day_tables(d: &Day) -> Result<Vec<(&'static str, RecordBatch)>> {
         ("sessions", to_batch(table_schema("sessions"), &sessions)?),
         ("clicks", to_batch(table_schema("clicks"), &clicks)?),
         ("orders", to_batch(table_schema("orders"), &orders)?),
-        ("order_lines", to_batch(table_schema("order_lines"), &lines)?),
+        (
+            "order_lines",
+            to_batch(table_schema("order_lines"), &lines)?,
+        ),
         ("refunds", to_batch(table_schema("refunds"), &refunds)?),
     ])
 }
@@ -317,7 +338,8 @@ pub fn plant_rejects(d: &mut Day) {
         let mut bad = s;
         bad.id = "s-planted-channel".into();
         bad.channel = "tv";
-        d.planted.push(("sessions", bad.id.clone(), "unknown_enum:channel"));
+        d.planted
+            .push(("sessions", bad.id.clone(), "unknown_enum:channel"));
         d.sessions.push(bad);
     }
     for i in 0..2 {
@@ -325,11 +347,13 @@ pub fn plant_rejects(d: &mut Day) {
             let mut bad = c;
             bad.id = format!("k-planted-{i}");
             bad.link_id = "lk_deleted".into();
-            d.planted.push(("clicks", bad.id.clone(), "dangling_fk:link_id->links"));
+            d.planted
+                .push(("clicks", bad.id.clone(), "dangling_fk:link_id->links"));
             d.clicks.push(bad);
         }
     }
-    let refunded: std::collections::HashSet<&str> = d.refunds.iter().map(|r| r.order_id.as_str()).collect();
+    let refunded: std::collections::HashSet<&str> =
+        d.refunds.iter().map(|r| r.order_id.as_str()).collect();
     if let Some(o) = d.orders.iter().find(|o| !refunded.contains(o.id.as_str())) {
         let r = Refund {
             id: "r-planted-excess".into(),
@@ -338,18 +362,28 @@ pub fn plant_rejects(d: &mut Day) {
             cents: o.revenue_cents + 100,
             currency: o.currency,
         };
-        d.planted.push(("refunds", r.id.clone(), "refund_exceeds_order"));
+        d.planted
+            .push(("refunds", r.id.clone(), "refund_exceeds_order"));
         d.refunds.push(r);
     }
 }
 
 /// What the generator planted, for judging analyses.
-pub fn truth_tables(w: &World, t: &Truth, planted: &[(&'static str, String, &'static str)]) -> Result<Vec<(&'static str, RecordBatch)>> {
+pub fn truth_tables(
+    w: &World,
+    t: &Truth,
+    planted: &[(&'static str, String, &'static str)],
+) -> Result<Vec<(&'static str, RecordBatch)>> {
     let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     let mut visits = Vec::new();
     let mut orders = Vec::new();
     let mut disclosure = Vec::new();
-    for (pi, p) in w.posts.iter().enumerate().filter(|(_, p)| p.published_at < w.end) {
+    for (pi, p) in w
+        .posts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.published_at < w.end)
+    {
         for sig in ["direct", "branded_search", "product_page"] {
             visits.push(json!({
                 "content_id": p.id, "creator_id": w.creators[p.creator].id, "published_at": micros(p.published_at),
@@ -367,8 +401,15 @@ pub fn truth_tables(w: &World, t: &Truth, planted: &[(&'static str, String, &'st
         .filter(|c| c.code_leaked)
         .map(|c| json!({"code": c.code, "creator_id": c.id}))
         .collect();
-    let deliverables: Vec<Value> = w.deliverables.iter().map(|d| json!({"deliverable_id": d.id, "state": d.state})).collect();
-    let planted: Vec<Value> = planted.iter().map(|(t, k, r)| json!({"table": t, "key": k, "reason": r})).collect();
+    let deliverables: Vec<Value> = w
+        .deliverables
+        .iter()
+        .map(|d| json!({"deliverable_id": d.id, "state": d.state}))
+        .collect();
+    let planted: Vec<Value> = planted
+        .iter()
+        .map(|(t, k, r)| json!({"table": t, "key": k, "reason": r}))
+        .collect();
     let s = |n: &str, dt: DataType| Field::new(n, dt, true);
     Ok(vec![
         (
@@ -388,14 +429,54 @@ pub fn truth_tables(w: &World, t: &Truth, planted: &[(&'static str, String, &'st
         (
             "post_orders",
             to_batch(
-                schema_of(vec![s("content_id", DataType::Utf8), s("true_orders", DataType::Int64), s("true_revenue", DataType::Decimal128(18, 2))]),
+                schema_of(vec![
+                    s("content_id", DataType::Utf8),
+                    s("true_orders", DataType::Int64),
+                    s("true_revenue", DataType::Decimal128(18, 2)),
+                ]),
                 &orders,
             )?,
         ),
-        ("disclosure", to_batch(schema_of(vec![s("content_id", DataType::Utf8), s("disclosure_class", DataType::Utf8)]), &disclosure)?),
-        ("leaked_codes", to_batch(schema_of(vec![s("code", DataType::Utf8), s("creator_id", DataType::Utf8)]), &leaked)?),
-        ("deliverables", to_batch(schema_of(vec![s("deliverable_id", DataType::Utf8), s("state", DataType::Utf8)]), &deliverables)?),
-        ("planted_rejects", to_batch(schema_of(vec![s("table", DataType::Utf8), s("key", DataType::Utf8), s("reason", DataType::Utf8)]), &planted)?),
+        (
+            "disclosure",
+            to_batch(
+                schema_of(vec![
+                    s("content_id", DataType::Utf8),
+                    s("disclosure_class", DataType::Utf8),
+                ]),
+                &disclosure,
+            )?,
+        ),
+        (
+            "leaked_codes",
+            to_batch(
+                schema_of(vec![
+                    s("code", DataType::Utf8),
+                    s("creator_id", DataType::Utf8),
+                ]),
+                &leaked,
+            )?,
+        ),
+        (
+            "deliverables",
+            to_batch(
+                schema_of(vec![
+                    s("deliverable_id", DataType::Utf8),
+                    s("state", DataType::Utf8),
+                ]),
+                &deliverables,
+            )?,
+        ),
+        (
+            "planted_rejects",
+            to_batch(
+                schema_of(vec![
+                    s("table", DataType::Utf8),
+                    s("key", DataType::Utf8),
+                    s("reason", DataType::Utf8),
+                ]),
+                &planted,
+            )?,
+        ),
     ])
 }
-

@@ -16,7 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 
 use super::Scale;
-use super::world::{BRAND, BRAND_CODE, COUPON_SITES, World, currency_of, pick_country, price_percent};
+use super::world::{
+    BRAND, BRAND_CODE, COUPON_SITES, World, currency_of, pick_country, price_percent,
+};
 use crate::money::div_pow10_half_even;
 
 /// A session row.
@@ -124,8 +126,8 @@ fn conversion(channel: &str, coupon: bool) -> f64 {
 /// Relative traffic by hour of the brand's local day (UTC-5).
 fn diurnal(utc_minute: u32) -> f64 {
     const H: [f64; 24] = [
-        0.35, 0.25, 0.18, 0.15, 0.15, 0.22, 0.40, 0.65, 0.85, 0.95, 1.0, 1.05, 1.1, 1.05, 1.0,
-        1.0, 1.05, 1.15, 1.3, 1.5, 1.6, 1.45, 1.05, 0.6,
+        0.35, 0.25, 0.18, 0.15, 0.15, 0.22, 0.40, 0.65, 0.85, 0.95, 1.0, 1.05, 1.1, 1.05, 1.0, 1.0,
+        1.05, 1.15, 1.3, 1.5, 1.6, 1.45, 1.05, 0.6,
     ];
     let local = (utc_minute / 60 + 24 - 5) % 24;
     H[local as usize]
@@ -149,16 +151,48 @@ struct Ctx<'a> {
 }
 
 /// Generates day `day_index` of the world.
-pub fn generate_day(world: &World, scale: &Scale, seed: u64, day_index: u32, fx: &HashMap<(NaiveDate, &'static str), i64>) -> Day {
-    let rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(day_index).wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
-    let leaked = world.creators.iter().filter(|c| c.code_leaked).filter_map(|c| c.code.clone()).collect();
-    let mut cx = Ctx { world, scale, rng, day: Day::default(), day_index, n_orders: 0, n_sessions: 0, leaked, fx };
+pub fn generate_day(
+    world: &World,
+    scale: &Scale,
+    seed: u64,
+    day_index: u32,
+    fx: &HashMap<(NaiveDate, &'static str), i64>,
+) -> Day {
+    let rng = ChaCha8Rng::seed_from_u64(
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ u64::from(day_index)
+                .wrapping_add(1)
+                .wrapping_mul(0xBF58_476D_1CE4_E5B9),
+    );
+    let leaked = world
+        .creators
+        .iter()
+        .filter(|c| c.code_leaked)
+        .filter_map(|c| c.code.clone())
+        .collect();
+    let mut cx = Ctx {
+        world,
+        scale,
+        rng,
+        day: Day::default(),
+        day_index,
+        n_orders: 0,
+        n_sessions: 0,
+        leaked,
+        fx,
+    };
     cx.baseline();
     cx.posts();
     cx.bio_links();
-    cx.day.sessions.sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
-    cx.day.clicks.sort_by(|a, b| a.clicked_at.cmp(&b.clicked_at).then(a.id.cmp(&b.id)));
-    cx.day.orders.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then(a.id.cmp(&b.id)));
+    cx.day
+        .sessions
+        .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
+    cx.day
+        .clicks
+        .sort_by(|a, b| a.clicked_at.cmp(&b.clicked_at).then(a.id.cmp(&b.id)));
+    cx.day
+        .orders
+        .sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then(a.id.cmp(&b.id)));
     cx.day
 }
 
@@ -201,7 +235,8 @@ impl Ctx<'_> {
         let date = self.day_start().date_naive();
         let gamma_day = Gamma::new(30.0, 1.0 / 30.0).expect("valid gamma");
         let gamma_q = Gamma::new(6.0, 1.0 / 6.0).expect("valid gamma");
-        let level = self.scale.sessions_per_day as f64 * weekly(date) * gamma_day.sample(&mut self.rng);
+        let level =
+            self.scale.sessions_per_day as f64 * weekly(date) * gamma_day.sample(&mut self.rng);
         let total: f64 = (0..1440).map(diurnal).sum();
         let share_sum: f64 = CHANNEL_SHARES.iter().map(|c| c.1).sum();
         let mut quarter_noise = [1.0f64; 96];
@@ -212,9 +247,16 @@ impl Ctx<'_> {
             let base = level * diurnal(minute) / total * quarter_noise[(minute / 15) as usize];
             for (channel, share) in CHANNEL_SHARES {
                 let lambda = base * share / share_sum;
-                let n = if lambda > 0.0 { Poisson::new(lambda).map(|p| p.sample(&mut self.rng) as u32).unwrap_or(0) } else { 0 };
+                let n = if lambda > 0.0 {
+                    Poisson::new(lambda)
+                        .map(|p| p.sample(&mut self.rng) as u32)
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
                 for _ in 0..n {
-                    let at = self.day_start() + Duration::seconds(i64::from(minute) * 60 + self.rng.random_range(0..60));
+                    let at = self.day_start()
+                        + Duration::seconds(i64::from(minute) * 60 + self.rng.random_range(0..60));
                     self.baseline_session(channel, at);
                 }
             }
@@ -227,19 +269,77 @@ impl Ctx<'_> {
         let (referrer, query, utm, landing) = match channel {
             "organic_search" | "paid_search" => {
                 let branded = self.rng.random_bool(0.3);
-                let q = if branded { format!("{BRAND} {}", ["serum", "reviews", "discount code", "cream", ""][self.rng.random_range(0..5)]).trim().to_string() } else { ["best vitamin c serum", "glow moisturiser", "gentle cleanser", "spf for oily skin"][self.rng.random_range(0..4)].to_string() };
-                let utm = (channel == "paid_search").then_some(("google", "cpc", Some("search_brand".to_string()), None));
-                (Some("google.com"), Some(q), utm, if self.rng.random_bool(0.45) { "product" } else { "home" })
+                let q = if branded {
+                    format!(
+                        "{BRAND} {}",
+                        ["serum", "reviews", "discount code", "cream", ""]
+                            [self.rng.random_range(0..5)]
+                    )
+                    .trim()
+                    .to_string()
+                } else {
+                    [
+                        "best vitamin c serum",
+                        "glow moisturiser",
+                        "gentle cleanser",
+                        "spf for oily skin",
+                    ][self.rng.random_range(0..4)]
+                    .to_string()
+                };
+                let utm = (channel == "paid_search").then_some((
+                    "google",
+                    "cpc",
+                    Some("search_brand".to_string()),
+                    None,
+                ));
+                (
+                    Some("google.com"),
+                    Some(q),
+                    utm,
+                    if self.rng.random_bool(0.45) {
+                        "product"
+                    } else {
+                        "home"
+                    },
+                )
             }
             "referral" => {
                 coupon = self.rng.random_bool(0.2);
-                let r = if coupon { COUPON_SITES[self.rng.random_range(0..COUPON_SITES.len())] } else { ["refinery29.com", "reddit.com", "allure.com"][self.rng.random_range(0..3)] };
+                let r = if coupon {
+                    COUPON_SITES[self.rng.random_range(0..COUPON_SITES.len())]
+                } else {
+                    ["refinery29.com", "reddit.com", "allure.com"][self.rng.random_range(0..3)]
+                };
                 (Some(r), None, None, if coupon { "home" } else { "content" })
             }
-            "organic_social" => (Some(["instagram.com", "tiktok.com", "youtube.com"][self.rng.random_range(0..3)]), None, None, "product"),
-            "paid_social" => (Some("instagram.com"), None, Some(("meta", "paid_social", Some("prospecting".to_string()), None)), "product"),
-            "email" => (None, None, Some(("klaviyo", "email", Some("weekly".to_string()), None)), "collection"),
-            "direct" => (None, None, None, if self.rng.random_bool(0.3) { "product" } else { "home" }),
+            "organic_social" => (
+                Some(["instagram.com", "tiktok.com", "youtube.com"][self.rng.random_range(0..3)]),
+                None,
+                None,
+                "product",
+            ),
+            "paid_social" => (
+                Some("instagram.com"),
+                None,
+                Some(("meta", "paid_social", Some("prospecting".to_string()), None)),
+                "product",
+            ),
+            "email" => (
+                None,
+                None,
+                Some(("klaviyo", "email", Some("weekly".to_string()), None)),
+                "collection",
+            ),
+            "direct" => (
+                None,
+                None,
+                None,
+                if self.rng.random_bool(0.3) {
+                    "product"
+                } else {
+                    "home"
+                },
+            ),
             _ => (None, None, None, "other"),
         };
         let id = self.session_id();
@@ -271,13 +371,20 @@ impl Ctx<'_> {
         }
         let ln2 = std::f64::consts::LN_2;
         let comp = |h: f64| (-ln2 * a / h).exp() - (-ln2 * b / h).exp();
-        ((1.0 - post.slow_share) * comp(post.half_life_fast), post.slow_share * comp(720.0))
+        (
+            (1.0 - post.slow_share) * comp(post.half_life_fast),
+            post.slow_share * comp(720.0),
+        )
     }
 
     /// Draws a time in [a, b] minutes after publication from the kernel.
     fn draw_time(&mut self, post: &super::world::Post, a: f64, b: f64) -> f64 {
         let (fast, slow) = Self::mass(post, a, b);
-        let h = if self.rng.random::<f64>() * (fast + slow) < fast { post.half_life_fast } else { 720.0 };
+        let h = if self.rng.random::<f64>() * (fast + slow) < fast {
+            post.half_life_fast
+        } else {
+            720.0
+        };
         let r = std::f64::consts::LN_2 / h;
         let (ua, ub) = ((-r * a.max(0.0)).exp(), (-r * b).exp());
         let u = ub + (ua - ub) * self.rng.random::<f64>();
@@ -299,7 +406,9 @@ impl Ctx<'_> {
             if m <= 0.0 {
                 continue;
             }
-            let n_clicks = Poisson::new(post.expected_clicks * m).map(|p| p.sample(&mut self.rng) as u32).unwrap_or(0);
+            let n_clicks = Poisson::new(post.expected_clicks * m)
+                .map(|p| p.sample(&mut self.rng) as u32)
+                .unwrap_or(0);
             if let Some(link) = &post.link_id {
                 for _ in 0..n_clicks {
                     let t = self.draw_time(post, a, b);
@@ -307,7 +416,9 @@ impl Ctx<'_> {
                     self.click(link.clone(), at, Some(pi), post.creator, post.platform);
                 }
             }
-            let n_dark = Poisson::new(post.expected_dark_visits * m).map(|p| p.sample(&mut self.rng) as u32).unwrap_or(0);
+            let n_dark = Poisson::new(post.expected_dark_visits * m)
+                .map(|p| p.sample(&mut self.rng) as u32)
+                .unwrap_or(0);
             for _ in 0..n_dark {
                 let t = self.draw_time(post, a, b);
                 let at = post.published_at + Duration::microseconds((t * 60e6) as i64);
@@ -323,7 +434,9 @@ impl Ctx<'_> {
             if c.status == "prospect" {
                 continue;
             }
-            let n = Poisson::new((c.followers as f64 * 0.00015).max(0.01)).map(|p| p.sample(&mut self.rng) as u32).unwrap_or(0);
+            let n = Poisson::new((c.followers as f64 * 0.00015).max(0.01))
+                .map(|p| p.sample(&mut self.rng) as u32)
+                .unwrap_or(0);
             for _ in 0..n {
                 let at = start + Duration::seconds(self.rng.random_range(0..86_400));
                 let platform = c.platforms[0];
@@ -332,18 +445,34 @@ impl Ctx<'_> {
         }
     }
 
-    fn click(&mut self, link_id: String, at: DateTime<Utc>, post: Option<usize>, creator: usize, platform: &'static str) {
+    fn click(
+        &mut self,
+        link_id: String,
+        at: DateTime<Utc>,
+        post: Option<usize>,
+        creator: usize,
+        platform: &'static str,
+    ) {
         let (p, country, device) = self.person();
         let id = format!("k{:03}-{:07}", self.day_index, self.day.clicks.len() + 1);
         let lands = self.rng.random_bool(0.85);
         let anon = Self::anon(p, device);
-        self.day.clicks.push(Click { id: id.clone(), link_id, anonymous_id: lands.then(|| anon.clone()), clicked_at: at, country, device });
+        self.day.clicks.push(Click {
+            id: id.clone(),
+            link_id,
+            anonymous_id: lands.then(|| anon.clone()),
+            clicked_at: at,
+            country,
+            device,
+        });
         if !lands {
             return;
         }
         let sid = self.session_id();
         let world = self.world;
-        let campaign = post.and_then(|pi| world.posts[pi].campaign).map(|k| world.campaigns[k].id.clone());
+        let campaign = post
+            .and_then(|pi| world.posts[pi].campaign)
+            .map(|k| world.campaigns[k].id.clone());
         let content = post.map(|pi| world.posts[pi].id.clone());
         let s_at = at + Duration::seconds(self.rng.random_range(1..20));
         self.day.sessions.push(Session {
@@ -352,7 +481,12 @@ impl Ctx<'_> {
             customer_id: self.rng.random_bool(0.2).then(|| format!("c{p:08}")),
             started_at: s_at,
             channel: "affiliate",
-            referrer: Some(match platform { "instagram" => "instagram.com", "tiktok" => "tiktok.com", "youtube" => "youtube.com", _ => "linktr.ee" }),
+            referrer: Some(match platform {
+                "instagram" => "instagram.com",
+                "tiktok" => "tiktok.com",
+                "youtube" => "youtube.com",
+                _ => "linktr.ee",
+            }),
             landing: "product",
             query: None,
             utm: Some((platform, "influencer", campaign, content)),
@@ -361,7 +495,14 @@ impl Ctx<'_> {
             device,
         });
         if self.rng.random_bool(conversion("affiliate", false)) {
-            self.order(p, country, device, &sid, s_at, Cause::Click { post, creator });
+            self.order(
+                p,
+                country,
+                device,
+                &sid,
+                s_at,
+                Cause::Click { post, creator },
+            );
         }
     }
 
@@ -372,11 +513,35 @@ impl Ctx<'_> {
         let (channel, query, referrer) = if u < 0.55 {
             ("direct", None, None)
         } else if u < 0.9 {
-            ("organic_search", Some(format!("{BRAND} {}", ["", "serum", "code", self.world.creators[self.world.posts[pi].creator].name.split(' ').next().unwrap_or("")][self.rng.random_range(0..4)]).trim().to_lowercase()), Some("google.com"))
+            (
+                "organic_search",
+                Some(
+                    format!(
+                        "{BRAND} {}",
+                        [
+                            "",
+                            "serum",
+                            "code",
+                            self.world.creators[self.world.posts[pi].creator]
+                                .name
+                                .split(' ')
+                                .next()
+                                .unwrap_or("")
+                        ][self.rng.random_range(0..4)]
+                    )
+                    .trim()
+                    .to_lowercase(),
+                ),
+                Some("google.com"),
+            )
         } else {
             ("paid_search", Some(BRAND.to_string()), Some("google.com"))
         };
-        let landing = if self.rng.random_bool(0.45) { "product" } else { "home" };
+        let landing = if self.rng.random_bool(0.45) {
+            "product"
+        } else {
+            "home"
+        };
         let signals: [(&'static str, bool); 3] = [
             ("direct", channel == "direct"),
             ("branded_search", channel != "direct"),
@@ -396,7 +561,12 @@ impl Ctx<'_> {
             referrer,
             landing,
             query,
-            utm: (channel == "paid_search").then_some(("google", "cpc", Some("search_brand".to_string()), None)),
+            utm: (channel == "paid_search").then_some((
+                "google",
+                "cpc",
+                Some("search_brand".to_string()),
+                None,
+            )),
             click_id: None,
             country,
             device,
@@ -407,18 +577,34 @@ impl Ctx<'_> {
     }
 
     fn usd_cents(&self, cents: i64, currency: &'static str, at: DateTime<Utc>) -> i64 {
-        let rate = self.fx.get(&(at.date_naive(), currency)).copied().unwrap_or(100_000_000);
+        let rate = self
+            .fx
+            .get(&(at.date_naive(), currency))
+            .copied()
+            .unwrap_or(100_000_000);
         div_pow10_half_even(i128::from(cents) * i128::from(rate), 8) as i64
     }
 
-    fn order(&mut self, p: u64, country: &'static str, device: &'static str, session: &str, at: DateTime<Utc>, cause: Cause) {
+    fn order(
+        &mut self,
+        p: u64,
+        country: &'static str,
+        device: &'static str,
+        session: &str,
+        at: DateTime<Utc>,
+        cause: Cause,
+    ) {
         // A quarter of buyers come back later (another session, maybe another device).
         let (order_at, session_id, anon) = if self.rng.random_bool(0.25) {
             let later = at + Duration::minutes(self.rng.random_range(60..7 * 24 * 60));
             if later >= self.world.end {
                 return;
             }
-            let dev = if self.rng.random_bool(0.5) { "desktop" } else { device };
+            let dev = if self.rng.random_bool(0.5) {
+                "desktop"
+            } else {
+                device
+            };
             let sid = self.session_id();
             let anon = Self::anon(p, dev);
             self.day.sessions.push(Session {
@@ -426,7 +612,11 @@ impl Ctx<'_> {
                 anonymous_id: anon.clone(),
                 customer_id: Some(format!("c{p:08}")),
                 started_at: later,
-                channel: if self.rng.random_bool(0.6) { "direct" } else { "email" },
+                channel: if self.rng.random_bool(0.6) {
+                    "direct"
+                } else {
+                    "email"
+                },
                 referrer: None,
                 landing: "home",
                 query: None,
@@ -435,9 +625,17 @@ impl Ctx<'_> {
                 country,
                 device: dev,
             });
-            (later + Duration::minutes(self.rng.random_range(2..30)), sid, anon)
+            (
+                later + Duration::minutes(self.rng.random_range(2..30)),
+                sid,
+                anon,
+            )
         } else {
-            (at + Duration::minutes(self.rng.random_range(2..40)), session.to_string(), Self::anon(p, device))
+            (
+                at + Duration::minutes(self.rng.random_range(2..40)),
+                session.to_string(),
+                Self::anon(p, device),
+            )
         };
         if order_at >= self.world.end {
             return;
@@ -487,9 +685,15 @@ impl Ctx<'_> {
         for l in 0..n_lines {
             let sku = match shown.get(l) {
                 Some(s) => s.clone(),
-                None => world.products[self.rng.random_range(0..world.products.len())].sku.clone(),
+                None => world.products[self.rng.random_range(0..world.products.len())]
+                    .sku
+                    .clone(),
             };
-            let prod = world.products.iter().find(|x| x.sku == sku).expect("known sku");
+            let prod = world
+                .products
+                .iter()
+                .find(|x| x.sku == sku)
+                .expect("known sku");
             let qty = if self.rng.random_bool(0.8) { 1 } else { 2 };
             let gross = prod.price_cents * price_percent(currency) / 100 * i64::from(qty);
             let net = div_pow10_half_even(i128::from(gross * (100 - discount)), 2) as i64;
@@ -506,12 +710,26 @@ impl Ctx<'_> {
         }
         if self.rng.random_bool(0.06) {
             let partial = self.rng.random_bool(0.35);
-            let cents = if partial { lines[0].2.min(revenue / 2).max(1) } else { revenue };
+            let cents = if partial {
+                lines[0].2.min(revenue / 2).max(1)
+            } else {
+                revenue
+            };
             // Most returns come within two weeks; some arrive late, after the lock period.
-            let hours = if self.rng.random_bool(0.75) { self.rng.random_range(24..14 * 24) } else { self.rng.random_range(14 * 24..60 * 24) };
+            let hours = if self.rng.random_bool(0.75) {
+                self.rng.random_range(24..14 * 24)
+            } else {
+                self.rng.random_range(14 * 24..60 * 24)
+            };
             let refunded_at = order_at + Duration::hours(hours);
             if refunded_at < world.end && cents > 0 {
-                self.day.refunds.push(Refund { id: format!("r{}", &id[1..]), order_id: id.clone(), refunded_at, cents, currency });
+                self.day.refunds.push(Refund {
+                    id: format!("r{}", &id[1..]),
+                    order_id: id.clone(),
+                    refunded_at,
+                    cents,
+                    currency,
+                });
             }
         }
         self.day.orders.push(Order {

@@ -178,8 +178,22 @@ const FIRST: &[&str] = &[
 const LAST: &[&str] = &[
     "glow", "daily", "beauty", "studio", "skin", "lab", "notes", "edit", "life", "routine",
 ];
-const THEMES: &[&str] = &["skincare", "makeup", "wellness", "fitness", "travel", "lifestyle", "fashion"];
-const COUNTRIES: &[(&str, f64)] = &[("US", 0.55), ("GB", 0.15), ("DE", 0.12), ("FR", 0.10), ("CA", 0.08)];
+const THEMES: &[&str] = &[
+    "skincare",
+    "makeup",
+    "wellness",
+    "fitness",
+    "travel",
+    "lifestyle",
+    "fashion",
+];
+const COUNTRIES: &[(&str, f64)] = &[
+    ("US", 0.55),
+    ("GB", 0.15),
+    ("DE", 0.12),
+    ("FR", 0.10),
+    ("CA", 0.08),
+];
 
 /// Platforms and the formats each supports, with (reach of followers, click-through) rates.
 const PLATFORM_FORMATS: &[(&str, &[&str], f64, f64)] = &[
@@ -228,14 +242,18 @@ fn ts(d: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
 impl World {
     /// Draws a world for `scale` from `seed`.
     pub fn generate(scale: &Scale, seed: u64, end: NaiveDate) -> World {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x57_6f_72_6c_64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0057_6F72_6C64);
         let end_t = end.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         let start_t = end_t - Duration::days(scale.days as i64);
 
         let products: Vec<Product> = (0..scale.products)
             .map(|i| {
                 let price = 1200 + 100 * rng.random_range(0..80i64) - 1;
-                Product { sku: format!("SKU-{:04}", i + 1), price_cents: price, cost_cents: price * rng.random_range(25..45i64) / 100 }
+                Product {
+                    sku: format!("SKU-{:04}", i + 1),
+                    price_cents: price,
+                    cost_cents: price * rng.random_range(25..45i64) / 100,
+                }
             })
             .collect();
 
@@ -246,7 +264,8 @@ impl World {
             let last = LAST[(i / FIRST.len() + i) % LAST.len()];
             let draw: f64 = pareto.sample(&mut rng);
             let followers = (4000.0 * draw).min(3_000_000.0) as i64;
-            let n_platforms = 1 + usize::from(rng.random_bool(0.5)) + usize::from(rng.random_bool(0.2));
+            let n_platforms =
+                1 + usize::from(rng.random_bool(0.5)) + usize::from(rng.random_bool(0.2));
             let mut platforms: Vec<&'static str> = Vec::new();
             while platforms.len() < n_platforms {
                 let p = PLATFORM_FORMATS[rng.random_range(0..PLATFORM_FORMATS.len())].0;
@@ -261,12 +280,27 @@ impl World {
                 _ => "prospect",
             };
             let has_code = status != "prospect" && rng.random_bool(0.85);
-            let code = has_code.then(|| format!("{}{}", first.to_uppercase(), 10 + 5 * rng.random_range(0..3)));
-            let code = code.map(|c| if i >= FIRST.len() { format!("{c}{i}") } else { c });
+            let code = has_code.then(|| {
+                format!(
+                    "{}{}",
+                    first.to_uppercase(),
+                    10 + 5 * rng.random_range(0..3)
+                )
+            });
+            let code = code.map(|c| {
+                if i >= FIRST.len() {
+                    format!("{c}{i}")
+                } else {
+                    c
+                }
+            });
             let leaked = code.is_some() && rng.random_bool(0.15);
             let country = pick_country(&mut rng);
             let joined = start_t - Duration::days(rng.random_range(10..700));
-            let themes = vec![THEMES[rng.random_range(0..THEMES.len())], THEMES[rng.random_range(0..THEMES.len())]];
+            let themes = vec![
+                THEMES[rng.random_range(0..THEMES.len())],
+                THEMES[rng.random_range(0..THEMES.len())],
+            ];
             creators.push(Creator {
                 id: format!("cr_{:04}", i + 1),
                 name: format!("{} {}", capitalise(first), capitalise(last)),
@@ -274,7 +308,13 @@ impl World {
                 status,
                 followers,
                 platforms,
-                posts_per_week: if status == "active" { rng.random_range(1.0..4.5) } else if status == "paused" { 0.3 } else { 0.0 },
+                posts_per_week: if status == "active" {
+                    rng.random_range(1.0..4.5)
+                } else if status == "paused" {
+                    0.3
+                } else {
+                    0.0
+                },
                 code,
                 code_leaked: leaked,
                 bio_link: format!("lk_bio_{:04}", i + 1),
@@ -288,9 +328,12 @@ impl World {
         let n_campaigns = (scale.creators / 6).clamp(2, 40);
         let mut campaigns = Vec::with_capacity(n_campaigns);
         for k in 0..n_campaigns {
-            let starts = start_t + Duration::days(rng.random_range(-10..(scale.days as i64 / 2).max(1)));
+            let starts =
+                start_t + Duration::days(rng.random_range(-10..(scale.days as i64 / 2).max(1)));
             let len = rng.random_range(21..75);
-            let skus = (0..3).map(|_| products[rng.random_range(0..products.len())].sku.clone()).collect();
+            let skus = (0..3)
+                .map(|_| products[rng.random_range(0..products.len())].sku.clone())
+                .collect();
             let members: Vec<usize> = (0..creators.len())
                 .filter(|&c| creators[c].status != "prospect" && rng.random_bool(0.35))
                 .collect();
@@ -312,22 +355,32 @@ impl World {
             if c.posts_per_week == 0.0 {
                 continue;
             }
-            let n = Poisson::new(c.posts_per_week * weeks).map(|p| p.sample(&mut rng) as usize).unwrap_or(0);
+            let n = Poisson::new(c.posts_per_week * weeks)
+                .map(|p| p.sample(&mut rng) as usize)
+                .unwrap_or(0);
             for _ in 0..n {
                 let day = rng.random_range(0..scale.days as i64);
                 let hour = [13.0, 15.0, 17.0, 19.0, 21.0, 23.0, 1.0][rng.random_range(0..7)];
                 let minute = hour * 60.0 + rng.random_range(0.0..120.0);
                 let published = ts(start_t + Duration::days(day), minute);
                 let platform = c.platforms[rng.random_range(0..c.platforms.len())];
-                let (_, formats, reach, ctr) = PLATFORM_FORMATS.iter().find(|p| p.0 == platform).expect("known platform");
+                let (_, formats, reach, ctr) = PLATFORM_FORMATS
+                    .iter()
+                    .find(|p| p.0 == platform)
+                    .expect("known platform");
                 let format = formats[rng.random_range(0..formats.len())];
                 let in_campaign: Vec<usize> = campaigns
                     .iter()
                     .enumerate()
-                    .filter(|(_, k)| k.creators.contains(&ci) && k.starts_at <= published && k.ends_at.is_none_or(|e| e >= published))
+                    .filter(|(_, k)| {
+                        k.creators.contains(&ci)
+                            && k.starts_at <= published
+                            && k.ends_at.is_none_or(|e| e >= published)
+                    })
                     .map(|(i, _)| i)
                     .collect();
-                let campaign = (!in_campaign.is_empty() && rng.random_bool(0.8)).then(|| in_campaign[rng.random_range(0..in_campaign.len())]);
+                let campaign = (!in_campaign.is_empty() && rng.random_bool(0.8))
+                    .then(|| in_campaign[rng.random_range(0..in_campaign.len())]);
                 let disclosure = if campaign.is_none() {
                     Disclosure::NotRequired
                 } else {
@@ -338,7 +391,9 @@ impl World {
                         _ => Disclosure::Missing,
                     }
                 };
-                let quality = LogNormal::new(0.0, 0.6).expect("valid lognormal").sample(&mut rng);
+                let quality = LogNormal::new(0.0, 0.6)
+                    .expect("valid lognormal")
+                    .sample(&mut rng);
                 let views = (c.followers as f64 * reach * quality) as i64;
                 let (half_fast, slow) = match format {
                     "story" | "live" => (30.0, 0.05),
@@ -350,10 +405,21 @@ impl World {
                 let id = format!("ct_{:05}", posts.len() + 1);
                 let has_link = !matches!(format, "story" | "live") || rng.random_bool(0.5);
                 let skus_shown: Vec<String> = match campaign {
-                    Some(k) => campaigns[k].skus.iter().take(1 + rng.random_range(0..2)).cloned().collect(),
+                    Some(k) => campaigns[k]
+                        .skus
+                        .iter()
+                        .take(1 + rng.random_range(0..2))
+                        .cloned()
+                        .collect(),
                     None => vec![products[rng.random_range(0..products.len())].sku.clone()],
                 };
-                let caption = caption(&mut rng, c, disclosure, campaign.map(|k| &campaigns[k]), has_link);
+                let caption = caption(
+                    &mut rng,
+                    c,
+                    disclosure,
+                    campaign.map(|k| &campaigns[k]),
+                    has_link,
+                );
                 posts.push(Post {
                     link_id: has_link.then(|| format!("lk_{}", &id[3..])),
                     id,
@@ -385,22 +451,40 @@ impl World {
         for (k, camp) in campaigns.iter().enumerate() {
             for &ci in &camp.creators {
                 let platform = creators[ci].platforms[0];
-                let format = PLATFORM_FORMATS.iter().find(|p| p.0 == platform).expect("known").1[0];
+                let format = PLATFORM_FORMATS
+                    .iter()
+                    .find(|p| p.0 == platform)
+                    .expect("known")
+                    .1[0];
                 for (kind, offset) in [("draft", 7i64), ("post", 14), ("post", 28)] {
                     let due = camp.starts_at + Duration::days(offset) + Duration::hours(17);
-                    let content = posts.iter().find(|p| p.creator == ci && p.campaign == Some(k) && p.published_at <= due + Duration::days(10));
+                    let content = posts.iter().find(|p| {
+                        p.creator == ci
+                            && p.campaign == Some(k)
+                            && p.published_at <= due + Duration::days(10)
+                    });
                     let roll = rng.random_range(0..100);
                     let (submitted, state) = if due > end_t {
                         (None, "open")
                     } else if roll < 65 {
-                        (Some(due - Duration::hours(rng.random_range(1..72))), "on_time")
+                        (
+                            Some(due - Duration::hours(rng.random_range(1..72))),
+                            "on_time",
+                        )
                     } else if roll < 88 {
-                        (Some(due + Duration::hours(rng.random_range(2..120))), "late")
+                        (
+                            Some(due + Duration::hours(rng.random_range(2..120))),
+                            "late",
+                        )
                     } else {
                         (None, "missed")
                     };
                     let submitted = submitted.filter(|s| *s < end_t);
-                    let state = if state == "late" && submitted.is_none() { "missed" } else { state };
+                    let state = if state == "late" && submitted.is_none() {
+                        "missed"
+                    } else {
+                        state
+                    };
                     deliverables.push(Deliverable {
                         id: format!("dl_{:05}", deliverables.len() + 1),
                         campaign: k,
@@ -410,7 +494,11 @@ impl World {
                         format,
                         due_at: due,
                         submitted_at: submitted,
-                        content_id: if kind == "post" && submitted.is_some() { content.map(|p| p.id.clone()) } else { None },
+                        content_id: if kind == "post" && submitted.is_some() {
+                            content.map(|p| p.id.clone())
+                        } else {
+                            None
+                        },
                         state,
                     });
                 }
@@ -431,7 +519,11 @@ impl World {
                 rate: Some(100_000),
                 flat_cents: None,
                 new_customer_rate: rng.random_bool(0.3).then_some(150_000),
-                tiers: if rng.random_bool(0.3) { vec![(0, 100_000), (500_000, 120_000), (2_000_000, 150_000)] } else { vec![] },
+                tiers: if rng.random_bool(0.3) {
+                    vec![(0, 100_000), (500_000, 120_000), (2_000_000, 150_000)]
+                } else {
+                    vec![]
+                },
                 lock_days: 30,
                 credit_basis: ["code_or_link", "code", "link", "model"][rng.random_range(0..4)],
             });
@@ -458,8 +550,24 @@ impl World {
         }
 
         let mut costs = Vec::new();
-        let add_cost = |costs: &mut Vec<Cost>, ci: usize, k: Option<usize>, content: Option<String>, kind: &'static str, cents: i64, currency: &'static str, on: NaiveDate| {
-            costs.push(Cost { id: format!("cs_{:06}", costs.len() + 1), creator: ci, campaign: k, content_id: content, kind, cents, currency, incurred_on: on });
+        let add_cost = |costs: &mut Vec<Cost>,
+                        ci: usize,
+                        k: Option<usize>,
+                        content: Option<String>,
+                        kind: &'static str,
+                        cents: i64,
+                        currency: &'static str,
+                        on: NaiveDate| {
+            costs.push(Cost {
+                id: format!("cs_{:06}", costs.len() + 1),
+                creator: ci,
+                campaign: k,
+                content_id: content,
+                kind,
+                cents,
+                currency,
+                incurred_on: on,
+            });
         };
         for (k, camp) in campaigns.iter().enumerate() {
             let on = camp.starts_at.date_naive().max(start_t.date_naive());
@@ -470,14 +578,55 @@ impl World {
                 let cur = currency_of(creators[ci].country);
                 let fee_scale = (creators[ci].followers as f64).sqrt() as i64;
                 match camp.structure {
-                    "flat_fee" | "hybrid" => add_cost(&mut costs, ci, Some(k), None, "creator_fee", 5_000 + fee_scale * 150, cur, on),
+                    "flat_fee" | "hybrid" => add_cost(
+                        &mut costs,
+                        ci,
+                        Some(k),
+                        None,
+                        "creator_fee",
+                        5_000 + fee_scale * 150,
+                        cur,
+                        on,
+                    ),
                     _ => {}
                 }
-                let product_cost: i64 = camp.skus.iter().filter_map(|s| products.iter().find(|p| &p.sku == s)).map(|p| p.cost_cents).sum();
-                add_cost(&mut costs, ci, Some(k), None, "free_product", product_cost, "USD", on);
-                add_cost(&mut costs, ci, Some(k), None, "shipping", 900 + rng.random_range(0..1500), "USD", on);
+                let product_cost: i64 = camp
+                    .skus
+                    .iter()
+                    .filter_map(|s| products.iter().find(|p| &p.sku == s))
+                    .map(|p| p.cost_cents)
+                    .sum();
+                add_cost(
+                    &mut costs,
+                    ci,
+                    Some(k),
+                    None,
+                    "free_product",
+                    product_cost,
+                    "USD",
+                    on,
+                );
+                add_cost(
+                    &mut costs,
+                    ci,
+                    Some(k),
+                    None,
+                    "shipping",
+                    900 + rng.random_range(0..1500),
+                    "USD",
+                    on,
+                );
                 if rng.random_bool(0.25) {
-                    add_cost(&mut costs, ci, Some(k), None, "production", 20_000 + rng.random_range(0..60_000), cur, on);
+                    add_cost(
+                        &mut costs,
+                        ci,
+                        Some(k),
+                        None,
+                        "production",
+                        20_000 + rng.random_range(0..60_000),
+                        cur,
+                        on,
+                    );
                 }
             }
         }
@@ -487,17 +636,37 @@ impl World {
             }
             if p.campaign.is_some() && rng.random_bool(0.2) {
                 let cents = 5_000 + rng.random_range(0..45_000);
-                add_cost(&mut costs, p.creator, p.campaign, Some(p.id.clone()), "platform_spend", cents, "USD", p.published_at.date_naive());
+                add_cost(
+                    &mut costs,
+                    p.creator,
+                    p.campaign,
+                    Some(p.id.clone()),
+                    "platform_spend",
+                    cents,
+                    "USD",
+                    p.published_at.date_naive(),
+                );
             }
         }
         let mut month = start_t.date_naive().with_day0(0).expect("first of month");
         while month < end {
             for (ci, c) in creators.iter().enumerate() {
                 if c.status == "active" && rng.random_bool(0.5) {
-                    add_cost(&mut costs, ci, None, None, "platform_fee", 2_900, "USD", month.max(start_t.date_naive()));
+                    add_cost(
+                        &mut costs,
+                        ci,
+                        None,
+                        None,
+                        "platform_fee",
+                        2_900,
+                        "USD",
+                        month.max(start_t.date_naive()),
+                    );
                 }
             }
-            month = month.checked_add_months(chrono::Months::new(1)).expect("month in range");
+            month = month
+                .checked_add_months(chrono::Months::new(1))
+                .expect("month in range");
         }
 
         let mut fx = Vec::new();
@@ -512,7 +681,18 @@ impl World {
             d += Duration::days(1);
         }
 
-        World { start: start_t, end: end_t, products, creators, campaigns, posts, deliverables, plans, costs, fx }
+        World {
+            start: start_t,
+            end: end_t,
+            products,
+            creators,
+            campaigns,
+            posts,
+            deliverables,
+            plans,
+            costs,
+            fx,
+        }
     }
 }
 
@@ -526,17 +706,39 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-fn caption<R: Rng>(rng: &mut R, c: &Creator, d: Disclosure, camp: Option<&Campaign>, link: bool) -> String {
-    let hook = ["obsessed with this glow", "my honest routine update", "5 minute morning skin", "what I use every day", "the serum everyone asks about"][rng.random_range(0..5)];
-    let code = c.code.as_deref().map(|k| format!(" Use code {k} for a treat.")).unwrap_or_default();
+fn caption<R: Rng>(
+    rng: &mut R,
+    c: &Creator,
+    d: Disclosure,
+    camp: Option<&Campaign>,
+    link: bool,
+) -> String {
+    let hook = [
+        "obsessed with this glow",
+        "my honest routine update",
+        "5 minute morning skin",
+        "what I use every day",
+        "the serum everyone asks about",
+    ][rng.random_range(0..5)];
+    let code = c
+        .code
+        .as_deref()
+        .map(|k| format!(" Use code {k} for a treat."))
+        .unwrap_or_default();
     let link = if link { " Link in bio." } else { "" };
     let brand = capitalise(BRAND);
     let tags = "#skincare #glowup #routine #selfcare #beauty #skintok #morningroutine";
     let _ = camp;
     match d {
-        Disclosure::Proper => format!("#ad Paid partnership with @{BRAND}. {hook} with {brand}.{code}{link} {tags}"),
-        Disclosure::Buried => format!("{hook} with {brand}.{code}{link} {tags} #fyp #viral #trending #love #ad"),
-        Disclosure::Ambiguous => format!("{hook} with {brand} #sp #collab thanks to @{BRAND}.{code}{link} {tags}"),
+        Disclosure::Proper => {
+            format!("#ad Paid partnership with @{BRAND}. {hook} with {brand}.{code}{link} {tags}")
+        }
+        Disclosure::Buried => {
+            format!("{hook} with {brand}.{code}{link} {tags} #fyp #viral #trending #love #ad")
+        }
+        Disclosure::Ambiguous => {
+            format!("{hook} with {brand} #sp #collab thanks to @{BRAND}.{code}{link} {tags}")
+        }
         Disclosure::Missing => format!("{hook} with {brand}.{code}{link} {tags}"),
         Disclosure::NotRequired => format!("{hook}.{link} {tags}"),
     }

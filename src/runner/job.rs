@@ -128,9 +128,8 @@ pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
 impl Job {
     /// Reads and checks a job file.
     pub fn load(path: &Path) -> Result<Job> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!("cannot read job file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read job file {}: {e}", path.display())))?;
         let raw: RawJob = toml::from_str(&text)
             .map_err(|e| Error::Config(format!("job file {}: {e}", path.display())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -187,9 +186,13 @@ impl Job {
         }
         self.tz()?;
         let mut seen = std::collections::HashSet::new();
-        let outputs: std::collections::HashSet<&str> = self.steps.iter().map(|s| s.output.as_str()).collect();
+        let outputs: std::collections::HashSet<&str> =
+            self.steps.iter().map(|s| s.output.as_str()).collect();
         for v in &self.views {
-            if crate::catalog::contract::table(&v.name).is_some() || outputs.contains(v.name.as_str()) || !seen.insert(v.name.as_str()) {
+            if crate::catalog::contract::table(&v.name).is_some()
+                || outputs.contains(v.name.as_str())
+                || !seen.insert(v.name.as_str())
+            {
                 return Err(Error::Config(format!(
                     "job {where_}: view name '{}' is already an input table, a step output or another view",
                     v.name
@@ -206,10 +209,15 @@ impl Job {
         let mut seen = std::collections::HashSet::new();
         for s in &self.steps {
             if !seen.insert(s.name.as_str()) {
-                return Err(Error::Config(format!("job {where_}: step name {} is used twice", s.name)));
+                return Err(Error::Config(format!(
+                    "job {where_}: step name {} is used twice",
+                    s.name
+                )));
             }
             let valid_name = !s.output.is_empty()
-                && s.output.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && s.output
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !valid_name
                 || crate::catalog::contract::table(&s.output).is_some()
                 || RESERVED_OUTPUTS.contains(&s.output.as_str())
@@ -279,7 +287,10 @@ pub fn day_start_micros(date: NaiveDate, tz: Tz) -> i64 {
     let local = tz
         .from_local_datetime(&midnight)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .expect("a day has a first instant");
     local.timestamp_micros()
 }
@@ -295,7 +306,13 @@ fn brand_pattern(terms: &[String]) -> String {
         .map(|t| {
             t.to_lowercase()
                 .chars()
-                .map(|c| if c.is_alphanumeric() || c == ' ' { c.to_string() } else { format!("\\{c}") })
+                .map(|c| {
+                    if c.is_alphanumeric() || c == ' ' {
+                        c.to_string()
+                    } else {
+                        format!("\\{c}")
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -306,15 +323,32 @@ fn brand_pattern(terms: &[String]) -> String {
 /// `day_start`, `day_end`, `lookback_start`, `run_id`, every param
 /// (`base_currency`, `timezone`, `brand_terms` as a comma-separated list of
 /// strings, `lookback_days`) and every `[params.extra]` entry.
-pub fn render(template: &str, file: &Path, job: &Job, date: NaiveDate, run_id: &str) -> Result<String> {
+pub fn render(
+    template: &str,
+    file: &Path,
+    job: &Job,
+    date: NaiveDate,
+    run_id: &str,
+) -> Result<String> {
     let tz = job.tz()?;
-    let next = date.succ_opt().ok_or_else(|| Error::Usage(format!("date {date} is out of range")))?;
+    let next = date
+        .succ_opt()
+        .ok_or_else(|| Error::Usage(format!("date {date} is out of range")))?;
     let lookback_start = date - chrono::Duration::days(i64::from(job.params.lookback_days) - 1);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     vars.insert("date".into(), date_literal(date));
-    vars.insert("day_start".into(), timestamp_literal(day_start_micros(date, tz)));
-    vars.insert("day_end".into(), timestamp_literal(day_start_micros(next, tz)));
-    vars.insert("lookback_start".into(), timestamp_literal(day_start_micros(lookback_start, tz)));
+    vars.insert(
+        "day_start".into(),
+        timestamp_literal(day_start_micros(date, tz)),
+    );
+    vars.insert(
+        "day_end".into(),
+        timestamp_literal(day_start_micros(next, tz)),
+    );
+    vars.insert(
+        "lookback_start".into(),
+        timestamp_literal(day_start_micros(lookback_start, tz)),
+    );
     vars.insert("lookback_start_date".into(), date_literal(lookback_start));
     vars.insert("run_id".into(), quote_str(run_id));
     vars.insert("base_currency".into(), quote_str(&job.params.base_currency));
@@ -323,15 +357,27 @@ pub fn render(template: &str, file: &Path, job: &Job, date: NaiveDate, run_id: &
     let terms = if job.params.brand_terms.is_empty() {
         "NULL".to_string()
     } else {
-        job.params.brand_terms.iter().map(|t| quote_str(&t.to_lowercase())).collect::<Vec<_>>().join(", ")
+        job.params
+            .brand_terms
+            .iter()
+            .map(|t| quote_str(&t.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     vars.insert("brand_terms".into(), terms);
-    vars.insert("brand_terms_pattern".into(), brand_pattern(&job.params.brand_terms));
+    vars.insert(
+        "brand_terms_pattern".into(),
+        brand_pattern(&job.params.brand_terms),
+    );
     vars.insert(
         "local_ts_type".into(),
-        quote_str(&format!("Timestamp(Microsecond, Some(\"{}\"))", job.params.timezone)),
+        quote_str(&format!(
+            "Timestamp(Microsecond, Some(\"{}\"))",
+            job.params.timezone
+        )),
     );
-    let mut day_windows: Vec<(String, i64)> = vec![("lookback_days".into(), i64::from(job.params.lookback_days))];
+    let mut day_windows: Vec<(String, i64)> =
+        vec![("lookback_days".into(), i64::from(job.params.lookback_days))];
     for (k, v) in &job.params.extra {
         if let (true, toml::Value::Integer(n)) = (k.ends_with("_days"), v) {
             day_windows.push((k.clone(), *n));
@@ -339,10 +385,16 @@ pub fn render(template: &str, file: &Path, job: &Job, date: NaiveDate, run_id: &
     }
     for (k, n) in day_windows {
         if n < 1 {
-            return Err(Error::Config(format!("job {}: {k} must be at least 1", job.path.display())));
+            return Err(Error::Config(format!(
+                "job {}: {k} must be at least 1",
+                job.path.display()
+            )));
         }
         let first = date - chrono::Duration::days(n - 1);
-        vars.insert(format!("{k}_start"), timestamp_literal(day_start_micros(first, tz)));
+        vars.insert(
+            format!("{k}_start"),
+            timestamp_literal(day_start_micros(first, tz)),
+        );
     }
     for (k, v) in &job.params.extra {
         let lit = match v {
@@ -373,7 +425,10 @@ pub fn render(template: &str, file: &Path, job: &Job, date: NaiveDate, run_id: &
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let end = after.find('}').ok_or_else(|| {
-            Error::Config(format!("{}: unterminated '${{' placeholder", file.display()))
+            Error::Config(format!(
+                "{}: unterminated '${{' placeholder",
+                file.display()
+            ))
         })?;
         let name = &after[..end];
         let value = vars.get(name).ok_or_else(|| {
@@ -401,6 +456,9 @@ mod tests {
         let len = day_start_micros(d.succ_opt().unwrap(), tz) - day_start_micros(d, tz);
         assert_eq!(len, 25 * 3_600_000_000);
         let utc: Tz = "UTC".parse().unwrap();
-        assert_eq!(day_start_micros(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(), utc), 86_400_000_000);
+        assert_eq!(
+            day_start_micros(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(), utc),
+            86_400_000_000
+        );
     }
 }

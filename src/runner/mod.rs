@@ -181,7 +181,9 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
 
     let staging = tempfile::Builder::new().prefix("halo-staging-").tempdir()?;
     let now_micros = opts.now.timestamp_micros();
-    let loaded = catalog::load_validated(&ctx, &opts.storage, &opts.input, now_micros, staging.path()).await?;
+    let loaded =
+        catalog::load_validated(&ctx, &opts.storage, &opts.input, now_micros, staging.path())
+            .await?;
     summary.rejected_rows = loaded.rejected();
     summary.inputs = loaded.tables.clone();
     let dates = resolve_dates(&ctx, &opts).await?;
@@ -190,12 +192,28 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
     for date in dates {
         let run_id = uuid::Uuid::now_v7().to_string();
         let date_started = Utc::now();
-        let outcome = run_date(&ctx, &opts, &loaded, &results, staging.path(), &rejects, date, &run_id).await;
+        let outcome = run_date(
+            &ctx,
+            &opts,
+            &loaded,
+            &results,
+            staging.path(),
+            &rejects,
+            date,
+            &run_id,
+        )
+        .await;
         let (status, code, error, steps, committed) = match outcome {
             Ok((steps, committed)) => ("success", 0, None, steps, committed),
             Err((e, steps)) => {
                 tracing::error!(%date, error = %e, "date failed");
-                ("failed", e.exit_code(), Some(e.to_string()), steps, BTreeMap::new())
+                (
+                    "failed",
+                    e.exit_code(),
+                    Some(e.to_string()),
+                    steps,
+                    BTreeMap::new(),
+                )
             }
         };
         let outcome = DateOutcome {
@@ -237,7 +255,12 @@ async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<Na
                 .await?;
             let m = batches
                 .first()
-                .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().cloned())
+                .and_then(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>()
+                        .cloned()
+                })
                 .and_then(|a| (!a.is_empty() && a.is_valid(0)).then(|| a.value(0)));
             let Some(micros) = m else {
                 return Err(Error::MissingInput("table sessions has no valid rows, so there is no complete day to run; pass --date".into()));
@@ -245,14 +268,19 @@ async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<Na
             let tz = opts.job.tz()?;
             let newest = DateTime::from_timestamp_micros(micros + 3_600_000_000)
                 .ok_or_else(|| Error::InvalidInput("sessions.started_at is out of range".into()))?;
-            let day = newest.with_timezone(&tz).date_naive().pred_opt().expect("date in range");
+            let day = newest
+                .with_timezone(&tz)
+                .date_naive()
+                .pred_opt()
+                .expect("date in range");
             tracing::info!(%day, "no date given: running the last complete day");
             Ok(vec![day])
         }
     }
 }
 
-type DateResult = std::result::Result<(Vec<StepOutcome>, BTreeMap<String, u64>), (Error, Vec<StepOutcome>)>;
+type DateResult =
+    std::result::Result<(Vec<StepOutcome>, BTreeMap<String, u64>), (Error, Vec<StepOutcome>)>;
 
 #[allow(clippy::too_many_arguments)]
 async fn run_date(
@@ -279,7 +307,19 @@ async fn run_date(
         return Err((e, steps));
     }
     for step in &opts.job.steps {
-        match run_step(ctx, opts, loaded, step, date, run_id, &dir, &row_counts, &skipped_outputs).await {
+        match run_step(
+            ctx,
+            opts,
+            loaded,
+            step,
+            date,
+            run_id,
+            &dir,
+            &row_counts,
+            &skipped_outputs,
+        )
+        .await
+        {
             Ok(StepResult::Skipped(reason)) => {
                 tracing::warn!(step = %step.name, %reason, "step skipped");
                 skipped_outputs.insert(step.output.clone());
@@ -293,7 +333,12 @@ async fn run_date(
                     duration_ms: 0,
                 });
             }
-            Ok(StepResult::Done { rows_in, rows_out, duration_ms, path }) => {
+            Ok(StepResult::Done {
+                rows_in,
+                rows_out,
+                duration_ms,
+                path,
+            }) => {
                 tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
                 row_counts.insert(step.output.clone(), rows_out);
                 written.push((step.output.clone(), path));
@@ -310,7 +355,11 @@ async fn run_date(
             Err(e) => return Err((e.context(format!("step {}", step.name)), steps)),
         }
     }
-    match commit(ctx, opts, loaded, results, rejects, &written, date, run_id, &steps).await {
+    match commit(
+        ctx, opts, loaded, results, rejects, &written, date, run_id, &steps,
+    )
+    .await
+    {
         Ok(c) => Ok((steps, c)),
         Err(e) => Err((e, steps)),
     }
@@ -318,7 +367,12 @@ async fn run_date(
 
 enum StepResult {
     Skipped(String),
-    Done { rows_in: u64, rows_out: u64, duration_ms: u64, path: PathBuf },
+    Done {
+        rows_in: u64,
+        rows_out: u64,
+        duration_ms: u64,
+        path: PathBuf,
+    },
 }
 
 fn mentions(sql: &str, name: &str) -> bool {
@@ -347,11 +401,14 @@ fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
 }
 
 fn read_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
 }
 
 async fn plan_sql(ctx: &SessionContext, sql: &str, file: &Path) -> Result<DataFrame> {
-    ctx.sql(sql).await.map_err(|e| Error::Config(format!("{}: {e}", file.display())))
+    ctx.sql(sql)
+        .await
+        .map_err(|e| Error::Config(format!("{}: {e}", file.display())))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -367,14 +424,18 @@ async fn run_step(
     skipped: &HashSet<String>,
 ) -> Result<StepResult> {
     if let Some(missing) = step.requires.iter().find(|t| !loaded.present(t)) {
-        return Ok(StepResult::Skipped(format!("input table {missing} is absent")));
+        return Ok(StepResult::Skipped(format!(
+            "input table {missing} is absent"
+        )));
     }
     let job = &opts.job;
     let files = job.files_of(step);
     let main_file = &files[0];
     let sql = job::render(&read_file(main_file)?, main_file, job, date, run_id)?;
     if let Some(dep) = skipped.iter().find(|s| mentions(&sql, s)) {
-        return Ok(StepResult::Skipped(format!("it reads {dep}, whose step was skipped")));
+        return Ok(StepResult::Skipped(format!(
+            "it reads {dep}, whose step was skipped"
+        )));
     }
     let started = Instant::now();
     for check in &files[1..] {
@@ -396,7 +457,10 @@ async fn run_step(
                 batches.push(RecordBatch::new_empty(schema));
             }
             let input = crate::bridge::to_polars(&batches)?;
-            let tctx = crate::transforms::TransformContext { date, params: &job.params };
+            let tctx = crate::transforms::TransformContext {
+                date,
+                params: &job.params,
+            };
             let mut out = transform(input, &tctx)?;
             let batches = crate::bridge::from_polars(&mut out)?;
             let schema = batches[0].schema();
@@ -409,7 +473,12 @@ async fn run_step(
             main_file.display()
         )));
     }
-    let df = df.with_column(PARTITION_COL, lit(datafusion::common::ScalarValue::Date32(Some(days_since_epoch(date)))))?;
+    let df = df.with_column(
+        PARTITION_COL,
+        lit(datafusion::common::ScalarValue::Date32(Some(
+            days_since_epoch(date),
+        ))),
+    )?;
     let path = dir.join(&step.output);
     std::fs::create_dir_all(&path)?;
     let path_str = format!("{}/", path.display());
@@ -418,9 +487,19 @@ async fn run_step(
         .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
     // Replace whatever an earlier date registered under the same name.
     ctx.deregister_table(step.output.as_str())?;
-    ctx.register_parquet(quote_ident(&step.output), &path_str, ParquetReadOptions::default()).await?;
+    ctx.register_parquet(
+        quote_ident(&step.output),
+        &path_str,
+        ParquetReadOptions::default(),
+    )
+    .await?;
     let rows_out = count_rows(ctx, &step.output).await?;
-    Ok(StepResult::Done { rows_in, rows_out, duration_ms: started.elapsed().as_millis() as u64, path })
+    Ok(StepResult::Done {
+        rows_in,
+        rows_out,
+        duration_ms: started.elapsed().as_millis() as u64,
+        path,
+    })
 }
 
 /// Days from 1970-01-01, the Arrow `Date32` value of a date.
@@ -436,14 +515,29 @@ async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
         .await?;
     let n = b
         .first()
-        .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0)))
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
         .unwrap_or(0);
     Ok(n as u64)
 }
 
-async fn run_check(ctx: &SessionContext, job: &Job, file: &Path, date: NaiveDate, run_id: &str) -> Result<()> {
+async fn run_check(
+    ctx: &SessionContext,
+    job: &Job,
+    file: &Path,
+    date: NaiveDate,
+    run_id: &str,
+) -> Result<()> {
     let sql = job::render(&read_file(file)?, file, job, date, run_id)?;
-    let batches = plan_sql(ctx, &sql, file).await?.limit(0, Some(5))?.collect().await?;
+    let batches = plan_sql(ctx, &sql, file)
+        .await?
+        .limit(0, Some(5))?
+        .collect()
+        .await?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     if rows == 0 {
         return Ok(());
@@ -474,9 +568,15 @@ async fn commit(
     names.push(runs::TABLE.into());
     let before = results.versions(&names).await?;
     results
-        .begin(&Pending { run_id: run_id.into(), job: opts.job.name.clone(), before })
+        .begin(&Pending {
+            run_id: run_id.into(),
+            job: opts.job.name.clone(),
+            before,
+        })
         .await?;
-    let fail_after: Option<usize> = std::env::var("HALO_FAIL_AFTER_COMMITS").ok().and_then(|v| v.parse().ok());
+    let fail_after: Option<usize> = std::env::var("HALO_FAIL_AFTER_COMMITS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let mut committed = BTreeMap::new();
     for (name, _) in written {
         let plan = ctx.table(quote_ident(name)).await?.into_unoptimized_plan();
@@ -489,7 +589,9 @@ async fn commit(
         }
     }
     let plan = rejects.plan_for(ctx, date, run_id).await?;
-    let v = results.replace(ctx, rejects::TABLE, plan, Some(date)).await?;
+    let v = results
+        .replace(ctx, rejects::TABLE, plan, Some(date))
+        .await?;
     committed.insert(rejects::TABLE.into(), v);
     let outcome = DateOutcome {
         date,
@@ -506,7 +608,12 @@ async fn commit(
 }
 
 /// Registers the job's views for one date.
-async fn register_views(ctx: &SessionContext, job: &Job, date: NaiveDate, run_id: &str) -> Result<()> {
+async fn register_views(
+    ctx: &SessionContext,
+    job: &Job,
+    date: NaiveDate,
+    run_id: &str,
+) -> Result<()> {
     for v in &job.views {
         let file = job.root.join(&v.sql);
         let sql = job::render(&read_file(&file)?, &file, job, date, run_id)?;
@@ -520,10 +627,17 @@ async fn register_views(ctx: &SessionContext, job: &Job, date: NaiveDate, run_id
 async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
     summary.status = "dry_run".into();
     let found = catalog::register_raw(ctx, &opts.storage, &opts.input).await?;
-    let present: HashSet<&str> = found.iter().filter(|d| !d.files.is_empty()).map(|d| d.spec.name).collect();
+    let present: HashSet<&str> = found
+        .iter()
+        .filter(|d| !d.files.is_empty())
+        .map(|d| d.spec.name)
+        .collect();
     for d in &found {
         // Plans read the typed raw tables: nothing is validated or written.
-        ctx.register_table(d.spec.name, ctx.table(format!("raw.{}", d.spec.name)).await?.into_view())?;
+        ctx.register_table(
+            d.spec.name,
+            ctx.table(format!("raw.{}", d.spec.name)).await?.into_view(),
+        )?;
         summary.input_files.extend(d.files.iter().cloned());
     }
     let dates = resolve_dates(ctx, opts).await?;
@@ -541,10 +655,23 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 .iter()
                 .find(|t| !present.contains(t.as_str()))
                 .map(|t| format!("input table {t} is absent"))
-                .or_else(|| skipped.iter().find(|s| mentions(&sql, s)).map(|s| format!("it reads {s}, whose step was skipped")));
+                .or_else(|| {
+                    skipped
+                        .iter()
+                        .find(|s| mentions(&sql, s))
+                        .map(|s| format!("it reads {s}, whose step was skipped"))
+                });
             if let Some(reason) = skip {
                 skipped.insert(step.output.clone());
-                steps.push(StepOutcome { step: step.name.clone(), output: step.output.clone(), status: "skipped".into(), reason: Some(reason), rows_in: 0, rows_out: 0, duration_ms: 0 });
+                steps.push(StepOutcome {
+                    step: step.name.clone(),
+                    output: step.output.clone(),
+                    status: "skipped".into(),
+                    reason: Some(reason),
+                    rows_in: 0,
+                    rows_out: 0,
+                    duration_ms: 0,
+                });
                 continue;
             }
             for check in &files[1..] {
@@ -557,17 +684,42 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
             let schema = Arc::new(plan.schema().as_arrow().clone());
             ctx.deregister_table(step.output.as_str())?;
             if matches!(step.kind, StepKind::Sql(_)) {
-                ctx.register_table(quote_ident(&step.output), Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+                ctx.register_table(
+                    quote_ident(&step.output),
+                    Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+                )?;
             }
-            let url = results_root.join(&format!("{}/", step.output)).map_err(|e| Error::Internal(e.to_string()))?;
-            summary.outputs.push(format!("{} (partition {PARTITION_COL}={date})", url));
-            steps.push(StepOutcome { step: step.name.clone(), output: step.output.clone(), status: "planned".into(), reason: None, rows_in: 0, rows_out: 0, duration_ms: 0 });
+            let url = results_root
+                .join(&format!("{}/", step.output))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            summary
+                .outputs
+                .push(format!("{} (partition {PARTITION_COL}={date})", url));
+            steps.push(StepOutcome {
+                step: step.name.clone(),
+                output: step.output.clone(),
+                status: "planned".into(),
+                reason: None,
+                rows_in: 0,
+                rows_out: 0,
+                duration_ms: 0,
+            });
         }
         for t in [rejects::TABLE, runs::TABLE] {
-            let url = results_root.join(&format!("{t}/")).map_err(|e| Error::Internal(e.to_string()))?;
+            let url = results_root
+                .join(&format!("{t}/"))
+                .map_err(|e| Error::Internal(e.to_string()))?;
             summary.outputs.push(url.to_string());
         }
-        summary.dates.push(DateOutcome { date, run_id: run_id.into(), status: "dry_run".into(), exit_code: 0, error: None, steps, committed: BTreeMap::new() });
+        summary.dates.push(DateOutcome {
+            date,
+            run_id: run_id.into(),
+            status: "dry_run".into(),
+            exit_code: 0,
+            error: None,
+            steps,
+            committed: BTreeMap::new(),
+        });
     }
     Ok(())
 }

@@ -55,7 +55,11 @@ pub async fn stage(ctx: &SessionContext, loaded: &LoadedInput, staging: &Path) -
     let schema = staged_schema();
     let mut writer = ArrowWriter::try_new(File::create(&path)?, schema.clone(), None)?;
     let mut rows = 0u64;
-    for t in loaded.tables.iter().filter(|t| t.counts.rows > t.counts.clean) {
+    for t in loaded
+        .tables
+        .iter()
+        .filter(|t| t.counts.rows > t.counts.clean)
+    {
         let spec = contract::table(&t.table).ok_or_else(|| Error::Internal(t.table.clone()))?;
         let cols: Vec<String> = spec.columns.iter().map(|c| quote_ident(c.name)).collect();
         let sql = format!(
@@ -98,7 +102,8 @@ pub async fn stage(ctx: &SessionContext, loaded: &LoadedInput, staging: &Path) -
     writer.close()?;
     ctx.register_parquet(
         quote_ident(STAGED),
-        path.to_str().ok_or_else(|| Error::Internal("staging path is not UTF-8".into()))?,
+        path.to_str()
+            .ok_or_else(|| Error::Internal("staging path is not UTF-8".into()))?,
         ParquetReadOptions::default().schema(&schema),
     )
     .await?;
@@ -107,7 +112,12 @@ pub async fn stage(ctx: &SessionContext, loaded: &LoadedInput, staging: &Path) -
 
 impl Staged {
     /// The rows of `rejects` for one date and run.
-    pub async fn plan_for(&self, ctx: &SessionContext, date: NaiveDate, run_id: &str) -> Result<LogicalPlan> {
+    pub async fn plan_for(
+        &self,
+        ctx: &SessionContext,
+        date: NaiveDate,
+        run_id: &str,
+    ) -> Result<LogicalPlan> {
         let sql = format!(
             "SELECT {run} AS run_id, \"table\", reason, file, row_number, \"row\", {d} AS dt FROM {STAGED}",
             run = quote_str(run_id),

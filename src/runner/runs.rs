@@ -20,7 +20,11 @@ use crate::tables::{Pending, ResultStore};
 pub const TABLE: &str = "runs";
 
 fn list_of(fields: Vec<Field>) -> DataType {
-    DataType::List(Arc::new(Field::new("item", DataType::Struct(Fields::from(fields)), true)))
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(Fields::from(fields)),
+        true,
+    )))
 }
 
 fn ts() -> DataType {
@@ -150,7 +154,11 @@ pub async fn record(
 }
 
 /// Appends the row of a run that was rolled back because it never finished.
-pub async fn record_aborted(ctx: &SessionContext, results: &ResultStore, p: &Pending) -> Result<()> {
+pub async fn record_aborted(
+    ctx: &SessionContext,
+    results: &ResultStore,
+    p: &Pending,
+) -> Result<()> {
     let now = micros(Utc::now());
     let row = json!({
         "run_id": p.run_id,

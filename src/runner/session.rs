@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use deltalake::delta_datafusion::planner::DeltaPlanner;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use deltalake::delta_datafusion::planner::DeltaPlanner;
 
 use crate::error::{Error, Result};
 
@@ -24,7 +24,10 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { target_partitions: None, memory_limit: DEFAULT_MEMORY_LIMIT }
+        Self {
+            target_partitions: None,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
     }
 }
 

@@ -43,11 +43,18 @@ pub(super) fn run(input: DataFrame, ctx: &TransformContext<'_>) -> Result<DataFr
             sum_where(idx.clone().eq(lit(0i64)), clicks.clone()).alias("clicks_today"),
             sum_where(idx.clone().lt(lit(7i64)), clicks.clone()).alias("clicks_7d"),
             sum_where(idx.clone().gt(lit(0i64)), clicks.clone()).alias("_prior_sum"),
-            sum_where(idx.clone().gt(lit(0i64)), clicks.clone() * clicks.clone()).alias("_prior_sumsq"),
-            sum_where(idx.clone().eq(lit(0i64)), col("code_orders").cast(DataType::Float64))
-                .alias("code_orders_today"),
-            sum_where(idx.lt(lit(7i64)), col("code_orders").cast(DataType::Float64))
-                .alias("code_orders_7d"),
+            sum_where(idx.clone().gt(lit(0i64)), clicks.clone() * clicks.clone())
+                .alias("_prior_sumsq"),
+            sum_where(
+                idx.clone().eq(lit(0i64)),
+                col("code_orders").cast(DataType::Float64),
+            )
+            .alias("code_orders_today"),
+            sum_where(
+                idx.lt(lit(7i64)),
+                col("code_orders").cast(DataType::Float64),
+            )
+            .alias("code_orders_7d"),
         ])
         .with_column((col("_prior_sum") / lit(prior)).alias("baseline_mean"))
         .with_column(

@@ -20,7 +20,8 @@ pub struct TransformContext<'a> {
 }
 
 /// A built-in transform.
-pub type Transform = fn(polars::prelude::DataFrame, &TransformContext<'_>) -> Result<polars::prelude::DataFrame>;
+pub type Transform =
+    fn(polars::prelude::DataFrame, &TransformContext<'_>) -> Result<polars::prelude::DataFrame>;
 
 const BUILTINS: &[(&str, Transform)] = &[("creator_momentum", creator_momentum::run)];
 

@@ -12,21 +12,45 @@ use halo::bridge::{from_polars, to_polars};
 #[test]
 fn round_trip_keeps_values_nulls_and_types() {
     let cols: Vec<(&str, ArrayRef)> = vec![
-        ("i64", Arc::new(Int64Array::from(vec![Some(1), None, Some(-7)]))),
-        ("i32", Arc::new(Int32Array::from(vec![Some(3), Some(4), None]))),
-        ("f64", Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN), None]))),
-        ("s", Arc::new(StringArray::from(vec![Some("a"), None, Some("ü")]))),
-        ("b", Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))),
-        ("d", Arc::new(Date32Array::from(vec![Some(20_000), None, Some(0)]))),
+        (
+            "i64",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(-7)])),
+        ),
+        (
+            "i32",
+            Arc::new(Int32Array::from(vec![Some(3), Some(4), None])),
+        ),
+        (
+            "f64",
+            Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN), None])),
+        ),
+        (
+            "s",
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("ü")])),
+        ),
+        (
+            "b",
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
+        ),
+        (
+            "d",
+            Arc::new(Date32Array::from(vec![Some(20_000), None, Some(0)])),
+        ),
         (
             "t",
-            Arc::new(TimestampMicrosecondArray::from(vec![Some(1_700_000_000_123_456), None, Some(0)]).with_timezone("UTC")),
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![Some(1_700_000_000_123_456), None, Some(0)])
+                    .with_timezone("UTC"),
+            ),
         ),
     ];
     let schema = Arc::new(Schema::new(
-        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
+        cols.iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect::<Vec<_>>(),
     ));
-    let batch = RecordBatch::try_new(schema, cols.iter().map(|(_, a)| a.clone()).collect()).unwrap();
+    let batch =
+        RecordBatch::try_new(schema, cols.iter().map(|(_, a)| a.clone()).collect()).unwrap();
     let mut df = to_polars(&[batch.clone(), batch.clone()]).unwrap();
     assert_eq!(df.height(), 6);
     let back = from_polars(&mut df).unwrap();

@@ -32,7 +32,10 @@ pub async fn tiny(dir: &Path, seed: u64) {
 /// Runs the halo binary.
 pub fn halo(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_halo"));
-    cmd.args(args).env("HALO_NOW", NOW).env_remove("HALO_INPUT").env_remove("HALO_OUTPUT");
+    cmd.args(args)
+        .env("HALO_NOW", NOW)
+        .env_remove("HALO_INPUT")
+        .env_remove("HALO_OUTPUT");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -64,7 +67,8 @@ pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
         columns.into_iter().map(|(_, a)| a).collect(),
     )
     .unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
 }

@@ -14,15 +14,28 @@ fn the_data_contract_document_matches_the_code() {
         std::fs::write(path, format!("{}{}{}", &doc[..a], generated, &doc[b..])).unwrap();
         return;
     }
-    assert_eq!(&doc[a..b], generated, "run the test with HALO_BLESS=1 to update docs/data-contract.md");
+    assert_eq!(
+        &doc[a..b],
+        generated,
+        "run the test with HALO_BLESS=1 to update docs/data-contract.md"
+    );
 }
 
 /// Every result table the nightly job writes is described in docs/results.md.
 #[test]
 fn every_result_table_is_documented() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/results.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/results.md")).unwrap();
     let job = halo::runner::job::Job::load(std::path::Path::new(crate::common::nightly())).unwrap();
-    for t in job.steps.iter().map(|s| s.output.as_str()).chain(["rejects", "runs"]) {
-        assert!(doc.contains(&format!("## `{t}`")), "docs/results.md lacks a section for {t}");
+    for t in job
+        .steps
+        .iter()
+        .map(|s| s.output.as_str())
+        .chain(["rejects", "runs"])
+    {
+        assert!(
+            doc.contains(&format!("## `{t}`")),
+            "docs/results.md lacks a section for {t}"
+        );
     }
 }

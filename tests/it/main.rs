@@ -3,9 +3,9 @@
 mod bridge;
 mod common;
 mod contract;
+mod docs;
 mod generate;
 mod run;
 mod sql;
 mod stores;
 mod transforms;
-mod docs;

@@ -15,7 +15,14 @@ use crate::common::{halo, halo_ok, nightly, sql_csv, summary, tiny};
 const DATE: &str = "2026-10-25";
 
 fn run(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["run", nightly(), "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        nightly(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     summary(&halo_ok(&args))
 }
@@ -28,7 +35,10 @@ fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
         ("daily_orders", "*"),
         ("creator_daily", "*"),
         ("creator_momentum", "*"),
-        ("rejects", "\"table\", reason, file, row_number, \"row\", dt"),
+        (
+            "rejects",
+            "\"table\", reason, file, row_number, \"row\", dt",
+        ),
     ] {
         // Sort the CSV rows here: SQL ordering on a few columns would leave ties.
         let csv = sql_csv(input, output, &format!("SELECT {cols} FROM {t}"));
@@ -44,10 +54,12 @@ fn read_all(dir: &Path) -> Vec<arrow::array::RecordBatch> {
     let mut files: Vec<_> = walk(dir);
     files.sort();
     for f in files {
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&f).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
         batches.extend(r.map(|b| b.unwrap()));
     }
     batches
@@ -70,24 +82,44 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 /// straight from the Parquet files with integer arithmetic.
 fn expected_daily_revenue(input: &Path) -> BTreeMap<String, (u64, i128)> {
     let d = NaiveDate::parse_from_str(DATE, "%Y-%m-%d").unwrap();
-    let start = New_York.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp_micros();
-    let end = New_York.from_local_datetime(&d.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap()).unwrap().timestamp_micros();
+    let start = New_York
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp_micros();
+    let end = New_York
+        .from_local_datetime(&d.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap())
+        .unwrap()
+        .timestamp_micros();
     let mut rates: BTreeMap<String, i128> = BTreeMap::new();
     for b in read_all(&input.join("fx_rates")) {
-        let dates = b.column_by_name("date").unwrap().as_primitive::<arrow::datatypes::Date32Type>();
+        let dates = b
+            .column_by_name("date")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Date32Type>();
         let cur = b.column_by_name("currency").unwrap().as_string::<i32>();
-        let rate = b.column_by_name("rate_to_base").unwrap().as_primitive::<Decimal128Type>();
+        let rate = b
+            .column_by_name("rate_to_base")
+            .unwrap()
+            .as_primitive::<Decimal128Type>();
         for i in 0..b.num_rows() {
-            if dates.value(i) == (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32 {
+            if dates.value(i)
+                == (d - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+            {
                 rates.insert(cur.value(i).to_string(), rate.value(i));
             }
         }
     }
     let mut sums: BTreeMap<String, (u64, i128)> = BTreeMap::new();
     for b in read_all(&input.join("orders")) {
-        let at = b.column_by_name("ordered_at").unwrap().as_primitive::<TimestampMicrosecondType>();
+        let at = b
+            .column_by_name("ordered_at")
+            .unwrap()
+            .as_primitive::<TimestampMicrosecondType>();
         let cur = b.column_by_name("currency").unwrap().as_string::<i32>();
-        let rev = b.column_by_name("revenue").unwrap().as_primitive::<Decimal128Type>();
+        let rev = b
+            .column_by_name("revenue")
+            .unwrap()
+            .as_primitive::<Decimal128Type>();
         for i in 0..b.num_rows() {
             if at.value(i) >= start && at.value(i) < end {
                 let e = sums.entry(cur.value(i).to_string()).or_default();
@@ -114,30 +146,56 @@ async fn nightly_run_matches_an_independent_computation() {
     let s = run(&input, &output, &["--date", DATE]);
     assert_eq!(s["status"], "success", "{s}");
     assert_eq!(s["dates"][0]["date"], DATE);
-    assert_eq!(s["rejected_rows"], 7, "the generator plants 7 bad rows: {s}");
+    assert_eq!(
+        s["rejected_rows"], 7,
+        "the generator plants 7 bad rows: {s}"
+    );
     for step in s["dates"][0]["steps"].as_array().unwrap() {
         assert_eq!(step["status"], "ok", "{step}");
         assert!(step["rows_out"].as_u64().unwrap() > 0, "{step}");
     }
 
-    let csv = sql_csv(&input, &output, &format!("SELECT currency, orders, revenue_base FROM daily_orders WHERE dt = DATE '{DATE}' ORDER BY currency"));
+    let csv = sql_csv(
+        &input,
+        &output,
+        &format!(
+            "SELECT currency, orders, revenue_base FROM daily_orders WHERE dt = DATE '{DATE}' ORDER BY currency"
+        ),
+    );
     let expected = expected_daily_revenue(&input);
     let mut lines = csv.lines().skip(1);
     for (cur, (n, base_cents)) in &expected {
-        let line = lines.next().unwrap_or_else(|| panic!("no row for {cur} in {csv}"));
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("no row for {cur} in {csv}"));
         let value = format!("{}.{:02}", base_cents / 100, base_cents % 100);
         assert_eq!(line, format!("{cur},{n},{value}"), "{csv}");
     }
     assert!(lines.next().is_none(), "{csv}");
-    assert!(expected.len() >= 2, "the tiny data has orders in several currencies: {expected:?}");
+    assert!(
+        expected.len() >= 2,
+        "the tiny data has orders in several currencies: {expected:?}"
+    );
 
     // creator_daily code orders agree with the view they are built from.
-    let a = sql_csv(&input, &output, &format!("SELECT sum(code_orders) FROM creator_daily WHERE dt = DATE '{DATE}'"));
+    let a = sql_csv(
+        &input,
+        &output,
+        &format!("SELECT sum(code_orders) FROM creator_daily WHERE dt = DATE '{DATE}'"),
+    );
     assert!(a.lines().nth(1).unwrap().parse::<i64>().unwrap() >= 0);
 
     // The runs table has one success row naming every step.
-    let runs = sql_csv(&input, &output, "SELECT status, exit_code, cardinality(steps) AS steps, date FROM runs");
-    assert_eq!(runs.lines().nth(1).unwrap(), format!("success,0,4,{DATE}"), "{runs}");
+    let runs = sql_csv(
+        &input,
+        &output,
+        "SELECT status, exit_code, cardinality(steps) AS steps, date FROM runs",
+    );
+    assert_eq!(
+        runs.lines().nth(1).unwrap(),
+        format!("success,0,4,{DATE}"),
+        "{runs}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +203,11 @@ async fn reruns_backfills_and_thread_counts_give_identical_tables() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     tiny(&input, 12).await;
-    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
     // a: a backfill over three days, twice (the second run replaces, never appends).
     run(&input, &a, &["--from", "2026-10-24", "--to", "2026-10-26"]);
     let first = dump(&input, &a);
@@ -157,11 +219,26 @@ async fn reruns_backfills_and_thread_counts_give_identical_tables() {
     }
     assert_eq!(dump(&input, &b), first);
     // c: one thread.
-    run(&input, &c, &["--from", "2026-10-24", "--to", "2026-10-26", "--threads", "1"]);
+    run(
+        &input,
+        &c,
+        &[
+            "--from",
+            "2026-10-24",
+            "--to",
+            "2026-10-26",
+            "--threads",
+            "1",
+        ],
+    );
     assert_eq!(dump(&input, &c), first);
     let n = sql_csv(&input, &a, "SELECT count(DISTINCT dt) FROM daily_sessions");
     assert_eq!(n.lines().nth(1).unwrap(), "3");
-    let runs = sql_csv(&input, &a, "SELECT count(*) FROM runs WHERE status = 'success'");
+    let runs = sql_csv(
+        &input,
+        &a,
+        "SELECT count(*) FROM runs WHERE status = 'success'",
+    );
     assert_eq!(runs.lines().nth(1).unwrap(), "6");
 }
 
@@ -175,19 +252,48 @@ async fn a_run_killed_mid_commit_leaves_no_partial_result_visible() {
     run(&input, &output, &["--date", "2026-10-24"]);
     let before = dump(&input, &output);
 
-    let args = ["run", nightly(), "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(), "--date", "2026-10-25"];
+    let args = [
+        "run",
+        nightly(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--date",
+        "2026-10-25",
+    ];
     let killed = halo(&args, &[("HALO_FAIL_AFTER_COMMITS", "1")]);
-    assert_ne!(killed.status.code(), Some(0), "the test hook aborts the process");
+    assert_ne!(
+        killed.status.code(),
+        Some(0),
+        "the test hook aborts the process"
+    );
     // The first table really was committed by the killed run ...
-    let log = std::fs::read_dir(output.join("daily_sessions/_delta_log")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count();
-    assert_eq!(log, 2, "daily_sessions has the first run's commit and the killed run's");
+    let log = std::fs::read_dir(output.join("daily_sessions/_delta_log"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert_eq!(
+        log, 2,
+        "daily_sessions has the first run's commit and the killed run's"
+    );
     // ... but readers see the state before it.
     assert_eq!(dump(&input, &output), before);
 
     // The next run rolls the killed run back and records it.
     let s = run(&input, &output, &["--date", "2026-10-25"]);
     assert_eq!(s["recovered_runs"].as_array().unwrap().len(), 1, "{s}");
-    let rolled = sql_csv(&input, &output, "SELECT count(*) FROM runs WHERE status = 'rolled_back'");
+    let rolled = sql_csv(
+        &input,
+        &output,
+        "SELECT count(*) FROM runs WHERE status = 'rolled_back'",
+    );
     assert_eq!(rolled.lines().nth(1).unwrap(), "1");
     run(&input, &clean, &["--date", "2026-10-24"]);
     run(&input, &clean, &["--date", "2026-10-25"]);
@@ -204,7 +310,15 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
     assert_eq!(s["status"], "dry_run");
     // The default date is the last complete New York day of the data (which ends 2026-11-01 00:00 UTC).
     assert_eq!(s["dates"][0]["date"], "2026-10-30", "{s}");
-    assert_eq!(s["dates"][0]["steps"].as_array().unwrap().iter().filter(|x| x["status"] == "planned").count(), 4);
+    assert_eq!(
+        s["dates"][0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["status"] == "planned")
+            .count(),
+        4
+    );
     assert!(s["input_files"].as_array().unwrap().len() > 10);
     assert!(!output.exists(), "a dry run writes nothing");
 }
@@ -218,7 +332,11 @@ async fn optional_tables_missing_skip_the_steps_that_need_them() {
     let s = run(&input, &dir.path().join("out"), &["--date", DATE]);
     assert_eq!(s["status"], "success");
     let steps = s["dates"][0]["steps"].as_array().unwrap();
-    let skipped: Vec<_> = steps.iter().filter(|x| x["status"] == "skipped").map(|x| x["step"].as_str().unwrap()).collect();
+    let skipped: Vec<_> = steps
+        .iter()
+        .filter(|x| x["status"] == "skipped")
+        .map(|x| x["step"].as_str().unwrap())
+        .collect();
     assert_eq!(skipped, ["creator_daily", "creator_momentum"]);
     assert_eq!(steps[2]["reason"], "input table clicks is absent");
 }
@@ -232,20 +350,48 @@ async fn a_missing_exchange_rate_stops_the_date_with_65_naming_currency_and_date
     let path = input.join("fx_rates/part-0.parquet");
     let batches = read_all(&input.join("fx_rates"));
     let b = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
-    let keep = arrow::compute::kernels::cmp::eq(b.column_by_name("currency").unwrap(), &arrow::array::StringArray::new_scalar("USD")).unwrap();
+    let keep = arrow::compute::kernels::cmp::eq(
+        b.column_by_name("currency").unwrap(),
+        &arrow::array::StringArray::new_scalar("USD"),
+    )
+    .unwrap();
     let b = arrow::compute::filter_record_batch(&b, &keep).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), b.schema(), None).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        b.schema(),
+        None,
+    )
+    .unwrap();
     w.write(&b).unwrap();
     w.close().unwrap();
     let out = halo(
-        &["run", nightly(), "--input", input.to_str().unwrap(), "--output", dir.path().join("out").to_str().unwrap(), "--date", DATE],
+        &[
+            "run",
+            nightly(),
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            dir.path().join("out").to_str().unwrap(),
+            "--date",
+            DATE,
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(65));
     let s = summary(&String::from_utf8_lossy(&out.stdout));
     let err = s["dates"][0]["error"].as_str().unwrap();
-    assert!(err.contains("fx_rates_present.sql") && err.contains("EUR") && err.contains(DATE), "{err}");
-    assert!(!dir.path().join("out/daily_orders").exists(), "nothing of the failed date is committed");
-    let runs = sql_csv(&input, &dir.path().join("out"), "SELECT status, exit_code FROM runs");
+    assert!(
+        err.contains("fx_rates_present.sql") && err.contains("EUR") && err.contains(DATE),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("out/daily_orders").exists(),
+        "nothing of the failed date is committed"
+    );
+    let runs = sql_csv(
+        &input,
+        &dir.path().join("out"),
+        "SELECT status, exit_code FROM runs",
+    );
     assert_eq!(runs.lines().nth(1).unwrap(), "failed,65");
 }

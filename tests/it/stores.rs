@@ -17,23 +17,51 @@ use crate::common::{halo, nightly, summary, tiny};
 async fn an_in_memory_store_reads_like_a_local_folder() {
     let root = parse_root("memory://raw/").unwrap();
     let storage = Storage::new().with_store(&root, Arc::new(InMemory::new()));
-    let opts = GenerateOptions { out: root.clone(), scale: scale("tiny").unwrap(), seed: 31, end: default_end() };
+    let opts = GenerateOptions {
+        out: root.clone(),
+        scale: scale("tiny").unwrap(),
+        seed: 31,
+        end: default_end(),
+    };
     generate(&storage, &opts).await.unwrap();
     let local = tempfile::tempdir().unwrap();
     tiny(local.path(), 31).await;
 
-    let now = chrono::DateTime::parse_from_rfc3339(crate::common::NOW).unwrap().timestamp_micros();
+    let now = chrono::DateTime::parse_from_rfc3339(crate::common::NOW)
+        .unwrap()
+        .timestamp_micros();
     let staging = tempfile::tempdir().unwrap();
     let ctx = session(SessionOptions::default()).unwrap();
-    let mem = halo::catalog::load_validated(&ctx, &storage, &root, now, staging.path()).await.unwrap();
-    let ctx2 = session(SessionOptions::default()).unwrap();
-    let staging2 = tempfile::tempdir().unwrap();
-    let disk = halo::catalog::load_validated(&ctx2, &Storage::new(), &parse_root(local.path().to_str().unwrap()).unwrap(), now, staging2.path())
+    let mem = halo::catalog::load_validated(&ctx, &storage, &root, now, staging.path())
         .await
         .unwrap();
-    let counts = |l: &halo::catalog::LoadedInput| l.tables.iter().map(|t| (t.table.clone(), t.counts.rows, t.counts.clean, t.files)).collect::<Vec<_>>();
+    let ctx2 = session(SessionOptions::default()).unwrap();
+    let staging2 = tempfile::tempdir().unwrap();
+    let disk = halo::catalog::load_validated(
+        &ctx2,
+        &Storage::new(),
+        &parse_root(local.path().to_str().unwrap()).unwrap(),
+        now,
+        staging2.path(),
+    )
+    .await
+    .unwrap();
+    let counts = |l: &halo::catalog::LoadedInput| {
+        l.tables
+            .iter()
+            .map(|t| (t.table.clone(), t.counts.rows, t.counts.clean, t.files))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(counts(&mem), counts(&disk));
-    assert!(mem.tables.iter().find(|t| t.table == "sessions").unwrap().counts.rows > 1000);
+    assert!(
+        mem.tables
+            .iter()
+            .find(|t| t.table == "sessions")
+            .unwrap()
+            .counts
+            .rows
+            > 1000
+    );
 }
 
 struct Moto(Child);
@@ -46,7 +74,11 @@ impl Drop for Moto {
 }
 
 fn start_moto() -> Option<(Moto, u16)> {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -56,14 +88,22 @@ fn start_moto() -> Option<(Moto, u16)> {
         Ok(c) => Moto(c),
         Err(e) => {
             // CI installs moto (.ci/run); there a missing server is a failure.
-            assert!(std::env::var_os("CI").is_none(), "moto_server is not installed: {e}");
-            eprintln!("skipping the S3 test: moto_server is not installed ({e}); run .ci/run or `pip install 'moto[server]'`");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "moto_server is not installed: {e}"
+            );
+            eprintln!(
+                "skipping the S3 test: moto_server is not installed ({e}); run .ci/run or `pip install 'moto[server]'`"
+            );
             return None;
         }
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     Some((child, port))
@@ -71,10 +111,17 @@ fn start_moto() -> Option<(Moto, u16)> {
 
 #[test]
 fn the_nightly_job_runs_from_s3_to_s3_through_a_real_server() {
-    let Some((_moto, port)) = start_moto() else { return };
+    let Some((_moto, port)) = start_moto() else {
+        return;
+    };
     let endpoint = format!("http://127.0.0.1:{port}");
     let made = Command::new("python3")
-        .args(["-c", &format!("import urllib.request as u; u.urlopen(u.Request('{endpoint}/halo', method='PUT'))")])
+        .args([
+            "-c",
+            &format!(
+                "import urllib.request as u; u.urlopen(u.Request('{endpoint}/halo', method='PUT'))"
+            ),
+        ])
         .status()
         .unwrap();
     assert!(made.success(), "bucket created");
@@ -87,24 +134,90 @@ fn the_nightly_job_runs_from_s3_to_s3_through_a_real_server() {
     ];
     let ok = |args: &[&str]| {
         let out = halo(args, &env);
-        assert_eq!(out.status.code(), Some(0), "halo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "halo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
-    ok(&["generate", "--out", "s3://halo/raw", "--scale", "tiny", "--seed", "3"]);
-    let s = summary(&ok(&["run", nightly(), "--input", "s3://halo/raw", "--output", "s3://halo/results", "--date", "2026-10-25"]));
+    ok(&[
+        "generate",
+        "--out",
+        "s3://halo/raw",
+        "--scale",
+        "tiny",
+        "--seed",
+        "3",
+    ]);
+    let s = summary(&ok(&[
+        "run",
+        nightly(),
+        "--input",
+        "s3://halo/raw",
+        "--output",
+        "s3://halo/results",
+        "--date",
+        "2026-10-25",
+    ]));
     assert_eq!(s["status"], "success", "{s}");
     // Re-running the date through S3 replaces the partition.
-    ok(&["run", nightly(), "--input", "s3://halo/raw", "--output", "s3://halo/results", "--date", "2026-10-25"]);
-    let csv = ok(&["sql", "SELECT count(*) AS n, count(DISTINCT dt) AS d FROM daily_sessions", "--input", "s3://halo/raw", "--output", "s3://halo/results", "--format", "csv"]);
+    ok(&[
+        "run",
+        nightly(),
+        "--input",
+        "s3://halo/raw",
+        "--output",
+        "s3://halo/results",
+        "--date",
+        "2026-10-25",
+    ]);
+    let csv = ok(&[
+        "sql",
+        "SELECT count(*) AS n, count(DISTINCT dt) AS d FROM daily_sessions",
+        "--input",
+        "s3://halo/raw",
+        "--output",
+        "s3://halo/results",
+        "--format",
+        "csv",
+    ]);
     let row = csv.lines().nth(1).unwrap().to_string();
     let n: i64 = row.split(',').next().unwrap().parse().unwrap();
     assert!(n > 5 && row.ends_with(",1"), "{csv}");
     // The same data on local disk gives the same table.
     let local = tempfile::tempdir().unwrap();
     let (i, o) = (local.path().join("in"), local.path().join("out"));
-    crate::common::halo_ok(&["generate", "--out", i.to_str().unwrap(), "--scale", "tiny", "--seed", "3"]);
-    crate::common::halo_ok(&["run", nightly(), "--input", i.to_str().unwrap(), "--output", o.to_str().unwrap(), "--date", "2026-10-25"]);
+    crate::common::halo_ok(&[
+        "generate",
+        "--out",
+        i.to_str().unwrap(),
+        "--scale",
+        "tiny",
+        "--seed",
+        "3",
+    ]);
+    crate::common::halo_ok(&[
+        "run",
+        nightly(),
+        "--input",
+        i.to_str().unwrap(),
+        "--output",
+        o.to_str().unwrap(),
+        "--date",
+        "2026-10-25",
+    ]);
     let q = "SELECT * FROM daily_orders ORDER BY currency";
-    let remote = ok(&["sql", q, "--input", "s3://halo/raw", "--output", "s3://halo/results", "--format", "csv"]);
+    let remote = ok(&[
+        "sql",
+        q,
+        "--input",
+        "s3://halo/raw",
+        "--output",
+        "s3://halo/results",
+        "--format",
+        "csv",
+    ]);
     assert_eq!(remote, crate::common::sql_csv(&i, &o, q));
 }

@@ -11,14 +11,34 @@ fn creator_momentum_matches_a_hand_computation() {
     let mut idx = Vec::new();
     let mut clicks = Vec::new();
     let mut orders = Vec::new();
-    creator.push("a"); idx.push(0i32); clicks.push(10i64); orders.push(1i64);
-    for d in 1..=13 { creator.push("a"); idx.push(d); clicks.push(2); orders.push(0); }
-    for d in 0..28 { creator.push("b"); idx.push(d); clicks.push(3); orders.push(if d < 7 { 1 } else { 0 }); }
+    creator.push("a");
+    idx.push(0i32);
+    clicks.push(10i64);
+    orders.push(1i64);
+    for d in 1..=13 {
+        creator.push("a");
+        idx.push(d);
+        clicks.push(2);
+        orders.push(0);
+    }
+    for d in 0..28 {
+        creator.push("b");
+        idx.push(d);
+        clicks.push(3);
+        orders.push(if d < 7 { 1 } else { 0 });
+    }
     // Outside the 28-day window: ignored.
-    creator.push("a"); idx.push(40); clicks.push(1000); orders.push(0);
+    creator.push("a");
+    idx.push(40);
+    clicks.push(1000);
+    orders.push(0);
     let df = df!("creator_id" => creator, "day_index" => idx, "clicks" => clicks, "code_orders" => orders).unwrap();
-    let params: halo::runner::job::Params = toml::from_str("base_currency = \"USD\"\ntimezone = \"UTC\"").unwrap();
-    let ctx = TransformContext { date: chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(), params: &params };
+    let params: halo::runner::job::Params =
+        toml::from_str("base_currency = \"USD\"\ntimezone = \"UTC\"").unwrap();
+    let ctx = TransformContext {
+        date: chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
+        params: &params,
+    };
     let out = lookup("creator_momentum").unwrap()(df, &ctx).unwrap();
     assert_eq!(out.height(), 2);
     let get_f = |c: &str, r: usize| out.column(c).unwrap().f64().unwrap().get(r);
