@@ -184,6 +184,40 @@ mod tests {
     }
 
     #[test]
+    fn storage_failures_are_classified_for_retries() {
+        let network = object_store::Error::Generic {
+            store: "S3",
+            source: "connection reset".into(),
+        };
+        assert_eq!(
+            Error::from(network).exit_code(),
+            75,
+            "a network failure is worth a retry"
+        );
+        let missing = object_store::Error::NotFound {
+            path: "raw/orders".into(),
+            source: "404".into(),
+        };
+        assert_eq!(Error::from(missing).exit_code(), 66);
+        let denied = object_store::Error::PermissionDenied {
+            path: "raw".into(),
+            source: "403".into(),
+        };
+        assert_eq!(
+            Error::from(denied).exit_code(),
+            78,
+            "credentials are configuration"
+        );
+        let wrapped = datafusion::error::DataFusionError::ObjectStore(Box::new(
+            object_store::Error::Generic {
+                store: "GCS",
+                source: "timeout".into(),
+            },
+        ));
+        assert_eq!(Error::from(wrapped).exit_code(), 75);
+    }
+
+    #[test]
     fn context_keeps_the_kind() {
         let e = Error::MissingInput("orders".into()).context("table orders");
         assert_eq!(e.exit_code(), 66);

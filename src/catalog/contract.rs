@@ -144,6 +144,27 @@ pub struct ForeignKey {
     pub parent: &'static str,
 }
 
+/// A running total that may not exceed an amount of the parent row, in the
+/// parent's currency: refunds may not take more than what is left of their
+/// order. Rows are accumulated per parent key in `order_by` order.
+#[derive(Debug, Clone)]
+pub struct WithinParent {
+    /// The parent table (its clean rows).
+    pub parent: &'static str,
+    /// The child column that holds the parent's key.
+    pub column: &'static str,
+    /// The child's amount.
+    pub amount: &'static str,
+    /// The parent's amount the running total may not exceed.
+    pub limit: &'static str,
+    /// The currency column, the same name in both tables.
+    pub currency: &'static str,
+    /// The accumulation order.
+    pub order_by: &'static [&'static str],
+    /// The reject reason when the total exceeds the limit.
+    pub reason: &'static str,
+}
+
 /// One input table.
 #[derive(Debug, Clone)]
 pub struct TableSpec {
@@ -161,6 +182,8 @@ pub struct TableSpec {
     pub foreign_keys: Vec<ForeignKey>,
     /// The event time, for events that cannot lie after the run's wall-clock time.
     pub event_time: Option<&'static str>,
+    /// A running total bounded by the parent row.
+    pub within_parent: Option<WithinParent>,
     /// What a row is, for the contract document.
     pub doc: &'static str,
 }
@@ -322,6 +345,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "campaigns",
@@ -340,6 +364,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "content",
@@ -371,6 +396,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "links",
@@ -395,6 +421,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 fk("content_id", "content"),
             ],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "clicks",
@@ -416,6 +443,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("link_id", "links")],
             event_time: Some("clicked_at"),
+            within_parent: None,
         },
         TableSpec {
             name: "sessions",
@@ -446,6 +474,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: Some("started_at"),
+            within_parent: None,
         },
         TableSpec {
             name: "codes",
@@ -466,6 +495,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "orders",
@@ -501,6 +531,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: Some("ordered_at"),
+            within_parent: None,
         },
         TableSpec {
             name: "order_lines",
@@ -525,6 +556,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("order_id", "orders")],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "refunds",
@@ -547,6 +579,15 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("order_id", "orders")],
             event_time: Some("refunded_at"),
+            within_parent: Some(WithinParent {
+                parent: "orders",
+                column: "order_id",
+                amount: "amount",
+                limit: "revenue",
+                currency: "currency",
+                order_by: &["refunded_at", "refund_id"],
+                reason: "refund_exceeds_order",
+            }),
         },
         TableSpec {
             name: "deliverables",
@@ -567,6 +608,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("campaign_id", "campaigns"), fk("creator_id", "creators")],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "commission_plans",
@@ -620,6 +662,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "costs",
@@ -643,6 +686,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 fk("content_id", "content"),
             ],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "fx_rates",
@@ -664,6 +708,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: None,
+            within_parent: None,
         },
         TableSpec {
             name: "traffic_minutely",
@@ -679,6 +724,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             ],
             foreign_keys: vec![],
             event_time: None,
+            within_parent: None,
         },
     ]
 });
@@ -714,6 +760,16 @@ pub fn markdown() -> String {
             }
             if let Some(f) = t.foreign_keys.iter().find(|f| f.column == c.name) {
                 rule.push(format!("references `{}`", f.parent));
+            }
+            if let Some(w) = t.within_parent.as_ref().filter(|w| w.amount == c.name) {
+                rule.push(format!(
+                    "summed per `{}` in ({}) order, at most `{}.{}` in the same `{}`",
+                    w.column,
+                    w.order_by.join(", "),
+                    w.parent,
+                    w.limit,
+                    w.currency
+                ));
             }
             if t.event_time == Some(c.name) {
                 rule.push("not after the run's wall-clock time".into());

@@ -199,23 +199,41 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
         .map(|c| quote_ident(c.name))
         .chain([FILE_COL.to_string(), ROW_COL.to_string()])
         .collect();
-    if spec.name == "refunds" {
-        let c_cols: Vec<String> = plain_cols.iter().map(|c| format!("c.{c}")).collect();
-        format!(
-            "{head}, amounts AS (SELECT {c_cols}, c._r2, o.revenue AS _order_revenue, o.currency AS _order_currency, \
-             SUM(CASE WHEN c._r2 IS NULL THEN c.amount END) OVER (PARTITION BY c.order_id ORDER BY (c._r2 IS NULL) DESC, c.refunded_at, c.refund_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _refunded \
-             FROM checked c LEFT JOIN orders o ON c.order_id = o.order_id) \
-             SELECT {cols}, CASE WHEN _r2 IS NOT NULL THEN _r2 \
-             WHEN currency <> _order_currency THEN 'currency_mismatch:currency' \
-             WHEN _refunded > _order_revenue THEN 'refund_exceeds_order' END AS {REASON_COL} FROM amounts",
-            c_cols = c_cols.join(", "),
-            cols = plain_cols.join(", ")
-        )
-    } else {
-        format!(
+    match &spec.within_parent {
+        Some(w) => {
+            let c_cols: Vec<String> = plain_cols.iter().map(|c| format!("c.{c}")).collect();
+            let order: Vec<String> = w
+                .order_by
+                .iter()
+                .map(|o| format!("c.{}", quote_ident(o)))
+                .collect();
+            let (col, amount, limit, cur) = (
+                quote_ident(w.column),
+                quote_ident(w.amount),
+                quote_ident(w.limit),
+                quote_ident(w.currency),
+            );
+            let parent = super::contract::table(w.parent).expect("contract parents exist");
+            let pk = quote_ident(parent.key[0]);
+            format!(
+                "{head}, amounts AS (SELECT {c_cols}, c._r2, p.{limit} AS _limit, p.{cur} AS _parent_currency, \
+                 SUM(CASE WHEN c._r2 IS NULL THEN c.{amount} END) OVER (PARTITION BY c.{col} ORDER BY (c._r2 IS NULL) DESC, {order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _running \
+                 FROM checked c LEFT JOIN {parent_t} p ON c.{col} = p.{pk}) \
+                 SELECT {cols}, CASE WHEN _r2 IS NOT NULL THEN _r2 \
+                 WHEN {cur} <> _parent_currency THEN 'currency_mismatch:{cur_name}' \
+                 WHEN _running > _limit THEN '{reason}' END AS {REASON_COL} FROM amounts",
+                c_cols = c_cols.join(", "),
+                order = order.join(", "),
+                parent_t = quote_ident(w.parent),
+                cols = plain_cols.join(", "),
+                cur_name = w.currency,
+                reason = w.reason,
+            )
+        }
+        None => format!(
             "{head} SELECT {}, _r2 AS {REASON_COL} FROM checked",
             plain_cols.join(", ")
-        )
+        ),
     }
 }
 

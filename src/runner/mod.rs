@@ -188,21 +188,19 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
     summary.inputs = loaded.tables.clone();
     let dates = resolve_dates(&ctx, &opts).await?;
     let rejects = rejects::stage(&ctx, &loaded, staging.path()).await?;
+    let invocation = Invocation {
+        ctx: &ctx,
+        opts: &opts,
+        loaded: &loaded,
+        results: &results,
+        staging: staging.path(),
+        rejects: &rejects,
+    };
 
     for date in dates {
         let run_id = uuid::Uuid::now_v7().to_string();
         let date_started = Utc::now();
-        let outcome = run_date(
-            &ctx,
-            &opts,
-            &loaded,
-            &results,
-            staging.path(),
-            &rejects,
-            date,
-            &run_id,
-        )
-        .await;
+        let outcome = invocation.run_date(date, &run_id).await;
         let (status, code, error, steps, committed) = match outcome {
             Ok((steps, committed)) => ("success", 0, None, steps, committed),
             Err((e, steps)) => {
@@ -282,86 +280,82 @@ async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<Na
 type DateResult =
     std::result::Result<(Vec<StepOutcome>, BTreeMap<String, u64>), (Error, Vec<StepOutcome>)>;
 
-#[allow(clippy::too_many_arguments)]
-async fn run_date(
-    ctx: &SessionContext,
-    opts: &RunOptions,
-    loaded: &LoadedInput,
-    results: &ResultStore,
-    staging: &Path,
-    rejects: &rejects::Staged,
-    date: NaiveDate,
-    run_id: &str,
-) -> DateResult {
-    tracing::info!(%date, run_id, job = %opts.job.name, "running");
-    let mut steps = Vec::new();
-    let dir = staging.join("runs").join(run_id);
-    let mut row_counts: HashMap<String, u64> = loaded
-        .tables
-        .iter()
-        .map(|t| (t.table.clone(), t.counts.clean))
-        .collect();
-    let mut skipped_outputs: HashSet<String> = HashSet::new();
-    let mut written: Vec<(String, PathBuf)> = Vec::new();
-    if let Err(e) = register_views(ctx, &opts.job, date, run_id).await {
-        return Err((e, steps));
-    }
-    for step in &opts.job.steps {
-        match run_step(
+/// What every date of one invocation shares.
+struct Invocation<'a> {
+    ctx: &'a SessionContext,
+    opts: &'a RunOptions,
+    loaded: &'a LoadedInput,
+    results: &'a ResultStore,
+    staging: &'a Path,
+    rejects: &'a rejects::Staged,
+}
+
+impl Invocation<'_> {
+    async fn run_date(&self, date: NaiveDate, run_id: &str) -> DateResult {
+        let Invocation {
             ctx,
             opts,
             loaded,
-            step,
-            date,
-            run_id,
-            &dir,
-            &row_counts,
-            &skipped_outputs,
-        )
-        .await
-        {
-            Ok(StepResult::Skipped(reason)) => {
-                tracing::warn!(step = %step.name, %reason, "step skipped");
-                skipped_outputs.insert(step.output.clone());
-                steps.push(StepOutcome {
-                    step: step.name.clone(),
-                    output: step.output.clone(),
-                    status: "skipped".into(),
-                    reason: Some(reason),
-                    rows_in: 0,
-                    rows_out: 0,
-                    duration_ms: 0,
-                });
-            }
-            Ok(StepResult::Done {
-                rows_in,
-                rows_out,
-                duration_ms,
-                path,
-            }) => {
-                tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
-                row_counts.insert(step.output.clone(), rows_out);
-                written.push((step.output.clone(), path));
-                steps.push(StepOutcome {
-                    step: step.name.clone(),
-                    output: step.output.clone(),
-                    status: "ok".into(),
-                    reason: None,
+            staging,
+            ..
+        } = *self;
+        tracing::info!(%date, run_id, job = %opts.job.name, "running");
+        let mut steps = Vec::new();
+        let dir = staging.join("runs").join(run_id);
+        let mut row_counts: HashMap<String, u64> = loaded
+            .tables
+            .iter()
+            .map(|t| (t.table.clone(), t.counts.clean))
+            .collect();
+        let mut skipped_outputs: HashSet<String> = HashSet::new();
+        let mut written: Vec<(String, PathBuf)> = Vec::new();
+        if let Err(e) = register_views(ctx, &opts.job, date, run_id).await {
+            return Err((e, steps));
+        }
+        for step in &opts.job.steps {
+            match self
+                .run_step(step, date, run_id, &dir, &row_counts, &skipped_outputs)
+                .await
+            {
+                Ok(StepResult::Skipped(reason)) => {
+                    tracing::warn!(step = %step.name, %reason, "step skipped");
+                    skipped_outputs.insert(step.output.clone());
+                    steps.push(StepOutcome {
+                        step: step.name.clone(),
+                        output: step.output.clone(),
+                        status: "skipped".into(),
+                        reason: Some(reason),
+                        rows_in: 0,
+                        rows_out: 0,
+                        duration_ms: 0,
+                    });
+                }
+                Ok(StepResult::Done {
                     rows_in,
                     rows_out,
                     duration_ms,
-                });
+                    path,
+                }) => {
+                    tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
+                    row_counts.insert(step.output.clone(), rows_out);
+                    written.push((step.output.clone(), path));
+                    steps.push(StepOutcome {
+                        step: step.name.clone(),
+                        output: step.output.clone(),
+                        status: "ok".into(),
+                        reason: None,
+                        rows_in,
+                        rows_out,
+                        duration_ms,
+                    });
+                }
+                Err(e) => return Err((e.context(format!("step {}", step.name)), steps)),
             }
-            Err(e) => return Err((e.context(format!("step {}", step.name)), steps)),
         }
-    }
-    match commit(
-        ctx, opts, loaded, results, rejects, &written, date, run_id, &steps,
-    )
-    .await
-    {
-        Ok(c) => Ok((steps, c)),
-        Err(e) => Err((e, steps)),
+        match self.commit(&written, date, run_id, &steps).await {
+            Ok(c) => Ok((steps, c)),
+            Err(e) => Err((e, steps)),
+        }
     }
 }
 
@@ -411,95 +405,97 @@ async fn plan_sql(ctx: &SessionContext, sql: &str, file: &Path) -> Result<DataFr
         .map_err(|e| Error::Config(format!("{}: {e}", file.display())))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_step(
-    ctx: &SessionContext,
-    opts: &RunOptions,
-    loaded: &LoadedInput,
-    step: &Step,
-    date: NaiveDate,
-    run_id: &str,
-    dir: &Path,
-    row_counts: &HashMap<String, u64>,
-    skipped: &HashSet<String>,
-) -> Result<StepResult> {
-    if let Some(missing) = step.requires.iter().find(|t| !loaded.present(t)) {
-        return Ok(StepResult::Skipped(format!(
-            "input table {missing} is absent"
-        )));
-    }
-    let job = &opts.job;
-    let files = job.files_of(step);
-    let main_file = &files[0];
-    let sql = job::render(&read_file(main_file)?, main_file, job, date, run_id)?;
-    if let Some(dep) = skipped.iter().find(|s| mentions(&sql, s)) {
-        return Ok(StepResult::Skipped(format!(
-            "it reads {dep}, whose step was skipped"
-        )));
-    }
-    let started = Instant::now();
-    for check in &files[1..] {
-        run_check(ctx, job, check, date, run_id).await?;
-    }
-    let df = plan_sql(ctx, &sql, main_file).await?;
-    let rows_in: u64 = scanned_tables(df.logical_plan())
-        .iter()
-        .filter_map(|t| row_counts.get(t))
-        .sum();
-    let df = match &step.kind {
-        StepKind::Sql(_) => df,
-        StepKind::Builtin { name, .. } => {
-            let transform = crate::transforms::lookup(name)
-                .ok_or_else(|| Error::Config(format!("unknown built-in {name}")))?;
-            let schema = df.schema().inner().clone();
-            let mut batches = df.collect().await?;
-            if batches.is_empty() {
-                batches.push(RecordBatch::new_empty(schema));
-            }
-            let input = crate::bridge::to_polars(&batches)?;
-            let tctx = crate::transforms::TransformContext {
-                date,
-                params: &job.params,
-            };
-            let mut out = transform(input, &tctx)?;
-            let batches = crate::bridge::from_polars(&mut out)?;
-            let schema = batches[0].schema();
-            ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?
+impl Invocation<'_> {
+    async fn run_step(
+        &self,
+        step: &Step,
+        date: NaiveDate,
+        run_id: &str,
+        dir: &Path,
+        row_counts: &HashMap<String, u64>,
+        skipped: &HashSet<String>,
+    ) -> Result<StepResult> {
+        let Invocation {
+            ctx, opts, loaded, ..
+        } = *self;
+        if let Some(missing) = step.requires.iter().find(|t| !loaded.present(t)) {
+            return Ok(StepResult::Skipped(format!(
+                "input table {missing} is absent"
+            )));
         }
-    };
-    if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
-        return Err(Error::Config(format!(
-            "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
-            main_file.display()
-        )));
+        let job = &opts.job;
+        let files = job.files_of(step);
+        let main_file = &files[0];
+        let sql = job::render(&read_file(main_file)?, main_file, job, date, run_id)?;
+        if let Some(dep) = skipped.iter().find(|s| mentions(&sql, s)) {
+            return Ok(StepResult::Skipped(format!(
+                "it reads {dep}, whose step was skipped"
+            )));
+        }
+        let started = Instant::now();
+        for check in &files[1..] {
+            run_check(ctx, job, check, date, run_id).await?;
+        }
+        let df = plan_sql(ctx, &sql, main_file).await?;
+        let rows_in: u64 = scanned_tables(df.logical_plan())
+            .iter()
+            .filter_map(|t| row_counts.get(t))
+            .sum();
+        let df = match &step.kind {
+            StepKind::Sql(_) => df,
+            StepKind::Builtin { name, .. } => {
+                let transform = crate::transforms::lookup(name)
+                    .ok_or_else(|| Error::Config(format!("unknown built-in {name}")))?;
+                let schema = df.schema().inner().clone();
+                let mut batches = df.collect().await?;
+                if batches.is_empty() {
+                    batches.push(RecordBatch::new_empty(schema));
+                }
+                let input = crate::bridge::to_polars(&batches)?;
+                let tctx = crate::transforms::TransformContext {
+                    date,
+                    params: &job.params,
+                };
+                let mut out = transform(input, &tctx)?;
+                let batches = crate::bridge::from_polars(&mut out)?;
+                let schema = batches[0].schema();
+                ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?
+            }
+        };
+        if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
+            return Err(Error::Config(format!(
+                "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
+                main_file.display()
+            )));
+        }
+        let df = df.with_column(
+            PARTITION_COL,
+            lit(datafusion::common::ScalarValue::Date32(Some(
+                days_since_epoch(date),
+            ))),
+        )?;
+        let path = dir.join(&step.output);
+        std::fs::create_dir_all(&path)?;
+        let path_str = format!("{}/", path.display());
+        df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+            .await
+            .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
+        // Replace whatever an earlier date registered under the same name.
+        ctx.deregister_table(step.output.as_str())?;
+        ctx.register_parquet(
+            quote_ident(&step.output),
+            &path_str,
+            ParquetReadOptions::default(),
+        )
+        .await?;
+        let rows_out = count_rows(ctx, &step.output).await?;
+        Ok(StepResult::Done {
+            rows_in,
+            rows_out,
+            duration_ms: started.elapsed().as_millis() as u64,
+            path,
+        })
     }
-    let df = df.with_column(
-        PARTITION_COL,
-        lit(datafusion::common::ScalarValue::Date32(Some(
-            days_since_epoch(date),
-        ))),
-    )?;
-    let path = dir.join(&step.output);
-    std::fs::create_dir_all(&path)?;
-    let path_str = format!("{}/", path.display());
-    df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
-        .await
-        .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
-    // Replace whatever an earlier date registered under the same name.
-    ctx.deregister_table(step.output.as_str())?;
-    ctx.register_parquet(
-        quote_ident(&step.output),
-        &path_str,
-        ParquetReadOptions::default(),
-    )
-    .await?;
-    let rows_out = count_rows(ctx, &step.output).await?;
-    Ok(StepResult::Done {
-        rows_in,
-        rows_out,
-        duration_ms: started.elapsed().as_millis() as u64,
-        path,
-    })
 }
 
 /// Days from 1970-01-01, the Arrow `Date32` value of a date.
@@ -551,60 +547,65 @@ async fn run_check(
     )))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn commit(
-    ctx: &SessionContext,
-    opts: &RunOptions,
-    loaded: &LoadedInput,
-    results: &ResultStore,
-    rejects: &rejects::Staged,
-    written: &[(String, PathBuf)],
-    date: NaiveDate,
-    run_id: &str,
-    steps: &[StepOutcome],
-) -> Result<BTreeMap<String, u64>> {
-    let mut names: Vec<String> = written.iter().map(|(n, _)| n.clone()).collect();
-    names.push(rejects::TABLE.into());
-    names.push(runs::TABLE.into());
-    let before = results.versions(&names).await?;
-    results
-        .begin(&Pending {
-            run_id: run_id.into(),
-            job: opts.job.name.clone(),
-            before,
-        })
-        .await?;
-    let fail_after: Option<usize> = std::env::var("HALO_FAIL_AFTER_COMMITS")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let mut committed = BTreeMap::new();
-    for (name, _) in written {
-        let plan = ctx.table(quote_ident(name)).await?.into_unoptimized_plan();
-        let v = results.replace(ctx, name, plan, Some(date)).await?;
-        committed.insert(name.clone(), v);
-        if fail_after.is_some_and(|n| committed.len() >= n) {
-            // Test hook: die like a killed process, mid-commit.
-            tracing::error!("HALO_FAIL_AFTER_COMMITS reached: aborting");
-            std::process::abort();
+impl Invocation<'_> {
+    async fn commit(
+        &self,
+        written: &[(String, PathBuf)],
+        date: NaiveDate,
+        run_id: &str,
+        steps: &[StepOutcome],
+    ) -> Result<BTreeMap<String, u64>> {
+        let Invocation {
+            ctx,
+            opts,
+            loaded,
+            results,
+            rejects,
+            ..
+        } = *self;
+        let mut names: Vec<String> = written.iter().map(|(n, _)| n.clone()).collect();
+        names.push(rejects::TABLE.into());
+        names.push(runs::TABLE.into());
+        let before = results.versions(&names).await?;
+        results
+            .begin(&Pending {
+                run_id: run_id.into(),
+                job: opts.job.name.clone(),
+                before,
+            })
+            .await?;
+        let fail_after: Option<usize> = std::env::var("HALO_FAIL_AFTER_COMMITS")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let mut committed = BTreeMap::new();
+        for (name, _) in written {
+            let plan = ctx.table(quote_ident(name)).await?.into_unoptimized_plan();
+            let v = results.replace(ctx, name, plan, Some(date)).await?;
+            committed.insert(name.clone(), v);
+            if fail_after.is_some_and(|n| committed.len() >= n) {
+                // Test hook: die like a killed process, mid-commit.
+                tracing::error!("HALO_FAIL_AFTER_COMMITS reached: aborting");
+                std::process::abort();
+            }
         }
+        let plan = rejects.plan_for(ctx, date, run_id).await?;
+        let v = results
+            .replace(ctx, rejects::TABLE, plan, Some(date))
+            .await?;
+        committed.insert(rejects::TABLE.into(), v);
+        let outcome = DateOutcome {
+            date,
+            run_id: run_id.into(),
+            status: "success".into(),
+            exit_code: ExitKind::Success as i32,
+            error: None,
+            steps: steps.to_vec(),
+            committed: committed.clone(),
+        };
+        runs::record(ctx, results, opts, loaded, &outcome, Utc::now()).await?;
+        results.finish(run_id).await?;
+        Ok(committed)
     }
-    let plan = rejects.plan_for(ctx, date, run_id).await?;
-    let v = results
-        .replace(ctx, rejects::TABLE, plan, Some(date))
-        .await?;
-    committed.insert(rejects::TABLE.into(), v);
-    let outcome = DateOutcome {
-        date,
-        run_id: run_id.into(),
-        status: "success".into(),
-        exit_code: ExitKind::Success as i32,
-        error: None,
-        steps: steps.to_vec(),
-        committed: committed.clone(),
-    };
-    runs::record(ctx, results, opts, loaded, &outcome, Utc::now()).await?;
-    results.finish(run_id).await?;
-    Ok(committed)
 }
 
 /// Registers the job's views for one date.
