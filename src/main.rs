@@ -211,6 +211,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             roots,
         } => {
             let job = Job::load(&job)?;
+            let job_name = job.name.clone();
             let dates = match (date, from, to) {
                 (Some(d), _, _) => Dates::One(d),
                 (None, Some(a), Some(b)) => Dates::Range(a, b),
@@ -229,9 +230,20 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                     ..SessionOptions::default()
                 },
             };
-            let summary = runner::run(opts).await?;
-            println!("{}", serde_json::to_string(&summary)?);
-            Ok(summary.exit_code as u8)
+            match runner::run(opts).await {
+                Ok(summary) => {
+                    println!("{}", serde_json::to_string(&summary)?);
+                    Ok(summary.exit_code as u8)
+                }
+                Err(e) => {
+                    // The orchestrator still gets its one-line summary.
+                    let line = serde_json::json!({
+                        "job": job_name, "status": "failed", "exit_code": e.exit_code(), "error": e.to_string(),
+                    });
+                    println!("{line}");
+                    Err(e.into())
+                }
+            }
         }
         Command::Validate { json, roots } => {
             let input = parse_root(&roots.input)?;

@@ -1,10 +1,7 @@
 -- Orders, new customers, revenue and refunds of the day per currency, with
 -- revenue and refunds converted to the base currency at the day's rate
 -- (exact decimals, rounded half-even once, at the end).
-WITH rates AS (
-    SELECT currency, rate_to_base FROM fx_rates WHERE "date" = ${date}
-),
-o AS (
+WITH o AS (
     SELECT currency,
            count(*) AS orders,
            sum(CASE WHEN is_new_customer THEN 1 ELSE 0 END) AS new_customer_orders,
@@ -29,12 +26,11 @@ joined AS (
            coalesce(o.revenue, 0) AS revenue,
            coalesce(r.refunds, 0) AS refunds,
            coalesce(r.refunded, 0) AS refunded,
-           CASE WHEN c.currency = ${base_currency} THEN CAST(1 AS DECIMAL(18, 8))
-                ELSE rates.rate_to_base END AS rate_to_base
+           rates.rate_to_base
     FROM currencies c
     LEFT JOIN o ON o.currency = c.currency
     LEFT JOIN r ON r.currency = c.currency
-    LEFT JOIN rates ON rates.currency = c.currency
+    LEFT JOIN day_rates rates ON rates.currency = c.currency
 )
 SELECT currency,
        orders,

@@ -14,19 +14,14 @@ clicks_by_creator AS (
     WHERE c.clicked_at >= ${day_start} AND c.clicked_at < ${day_end}
     GROUP BY l.creator_id
 ),
-rates AS (
-    SELECT currency, rate_to_base FROM fx_rates WHERE "date" = ${date}
-),
 code_orders AS (
     SELECT cco.creator_id,
            sum(cco.redemptions) AS code_redemptions,
            count(*) AS code_orders,
            sum(CASE WHEN cco.is_new_customer THEN 1 ELSE 0 END) AS code_new_customers,
-           round_half_even(sum(cco.revenue * CASE WHEN cco.currency = ${base_currency}
-                                                  THEN CAST(1 AS DECIMAL(18, 8))
-                                                  ELSE rates.rate_to_base END), 2) AS code_revenue_base
+           round_half_even(sum(cco.revenue * rates.rate_to_base), 2) AS code_revenue_base
     FROM creator_code_orders cco
-    LEFT JOIN rates ON rates.currency = cco.currency
+    LEFT JOIN day_rates rates ON rates.currency = cco.currency
     WHERE cco.ordered_at >= ${day_start} AND cco.ordered_at < ${day_end}
     GROUP BY cco.creator_id
 ),

@@ -246,20 +246,7 @@ async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<Na
         Dates::Range(a, b) if a <= b => Ok(a.iter_days().take_while(|d| *d <= b).collect()),
         Dates::Range(a, b) => Err(Error::Usage(format!("--from {a} is after --to {b}"))),
         Dates::LastComplete => {
-            let batches = ctx
-                .sql("SELECT CAST(max(started_at) AS BIGINT) AS m FROM sessions")
-                .await?
-                .collect()
-                .await?;
-            let m = batches
-                .first()
-                .and_then(|b| {
-                    b.column(0)
-                        .as_any()
-                        .downcast_ref::<arrow::array::Int64Array>()
-                        .cloned()
-                })
-                .and_then(|a| (!a.is_empty() && a.is_valid(0)).then(|| a.value(0)));
+            let m = scalar_i64(ctx, "SELECT CAST(max(started_at) AS BIGINT) FROM sessions").await?;
             let Some(micros) = m else {
                 return Err(Error::MissingInput("table sessions has no valid rows, so there is no complete day to run; pass --date".into()));
             };
@@ -504,21 +491,21 @@ pub fn days_since_epoch(date: NaiveDate) -> i32 {
 }
 
 async fn count_rows(ctx: &SessionContext, table: &str) -> Result<u64> {
-    let b = ctx
-        .sql(&format!("SELECT count(*) FROM {}", quote_ident(table)))
-        .await?
-        .collect()
-        .await?;
-    let n = b
-        .first()
-        .and_then(|b| {
-            b.column(0)
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .map(|a| a.value(0))
-        })
-        .unwrap_or(0);
-    Ok(n as u64)
+    let n = scalar_i64(ctx, &format!("SELECT count(*) FROM {}", quote_ident(table))).await?;
+    Ok(n.unwrap_or(0) as u64)
+}
+
+/// The single BIGINT a query returns (None when it is null or there is no row).
+async fn scalar_i64(ctx: &SessionContext, sql: &str) -> Result<Option<i64>> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    let column = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| b.column(0).clone());
+    Ok(column.and_then(|c| {
+        let a = c.as_any().downcast_ref::<arrow::array::Int64Array>()?;
+        a.is_valid(0).then(|| a.value(0))
+    }))
 }
 
 async fn run_check(

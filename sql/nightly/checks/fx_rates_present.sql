@@ -8,5 +8,4 @@ FROM (
     UNION ALL
     SELECT currency FROM refunds WHERE refunded_at >= ${day_start} AND refunded_at < ${day_end}
 ) AS used
-WHERE currency <> ${base_currency}
-  AND currency NOT IN (SELECT currency FROM fx_rates WHERE "date" = ${date})
+WHERE currency NOT IN (SELECT currency FROM day_rates)
