@@ -461,6 +461,8 @@ impl Invocation<'_> {
                 days_since_epoch(date),
             ))),
         )?;
+        // An empty result writes no file, so the schema is kept from the plan.
+        let schema = Arc::new(df.schema().as_arrow().clone());
         let path = dir.join(&step.output);
         std::fs::create_dir_all(&path)?;
         let path_str = format!("{}/", path.display());
@@ -472,7 +474,7 @@ impl Invocation<'_> {
         ctx.register_parquet(
             quote_ident(&step.output),
             &path_str,
-            ParquetReadOptions::default(),
+            ParquetReadOptions::default().schema(&schema),
         )
         .await?;
         let rows_out = count_rows(ctx, &step.output).await?;

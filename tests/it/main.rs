@@ -5,6 +5,7 @@ mod common;
 mod contract;
 mod docs;
 mod generate;
+mod nightly_sql;
 mod run;
 mod sql;
 mod stores;
