@@ -67,17 +67,6 @@ impl ResultStore {
                 "result tables need a path or a cloud URL, not memory://".into(),
             ));
         }
-        if root.scheme() == "file" {
-            let path = root
-                .to_file_path()
-                .map_err(|_| Error::Usage(format!("output root '{root}' is not a local path")))?;
-            std::fs::create_dir_all(&path).map_err(|e| {
-                Error::Config(format!(
-                    "cannot create output folder {}: {e}",
-                    path.display()
-                ))
-            })?;
-        }
         Ok(Self { storage, root })
     }
 
