@@ -345,6 +345,17 @@ fn print_report(loaded: &halo::catalog::LoadedInput) -> anyhow::Result<()> {
         for (reason, n) in &t.counts.rejected {
             writeln!(out, "{:<18} {:>6} {:>12} {:>10}  {reason}", "", "", "", n)?;
         }
+        if !t.absent_columns.is_empty() {
+            writeln!(
+                out,
+                "{:<18} {:>6} {:>12} {:>10}  optional columns absent from every file: {}",
+                "",
+                "",
+                "",
+                "",
+                t.absent_columns.join(", ")
+            )?;
+        }
     }
     Ok(())
 }

@@ -53,6 +53,8 @@ pub struct Discovered {
     pub spec: &'static TableSpec,
     /// Its files in path order; empty when the table is absent.
     pub files: Vec<InputFile>,
+    /// Optional contract columns that no file has (filled with nulls).
+    pub absent_columns: Vec<String>,
 }
 
 /// Lists every contract table under `root`. Hidden files and files whose name
@@ -78,7 +80,11 @@ pub async fn discover(storage: &Storage, root: &Url) -> Result<Vec<Discovered>> 
                 bytes: o.size,
             })
             .collect();
-        out.push(Discovered { spec, files });
+        out.push(Discovered {
+            spec,
+            files,
+            absent_columns: Vec::new(),
+        });
     }
     let missing: Vec<&str> = out
         .iter()
@@ -254,13 +260,14 @@ async fn check_file(
 }
 
 /// The typed plan of one file: contract columns cast to their contract
-/// types, plus `_file`, `_row` and `_cast_reason`.
+/// types, plus `_file`, `_row` and `_cast_reason`; and which contract columns
+/// the file has.
 async fn typed_file(
     ctx: &SessionContext,
     storage: &Storage,
     spec: &TableSpec,
     file: &InputFile,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, Vec<bool>)> {
     let plan = check_file(storage, spec, file).await?;
     let df = ctx
         .read_parquet(
@@ -304,7 +311,8 @@ async fn typed_file(
         }
     };
     exprs.push(reason.alias(CAST_REASON_COL));
-    Ok(df.select(exprs)?)
+    let has: Vec<bool> = plan.iter().map(Option::is_some).collect();
+    Ok((df.select(exprs)?, has))
 }
 
 /// The schema of a typed plan: the contract's columns plus the helper columns.
@@ -319,19 +327,32 @@ pub fn typed_schema(spec: &TableSpec) -> Arc<Schema> {
 }
 
 /// The typed plan of a whole table: the union of its files in path order.
-/// An absent table gives an empty plan with the contract schema.
+/// An absent table gives an empty plan with the contract schema. Also
+/// records in `table.absent_columns` the optional columns no file has.
 pub async fn typed_table(
     ctx: &SessionContext,
     storage: &Storage,
-    table: &Discovered,
+    table: &mut Discovered,
 ) -> Result<DataFrame> {
     let mut plan: Option<DataFrame> = None;
+    let mut seen = vec![false; table.spec.columns.len()];
     for file in &table.files {
-        let df = typed_file(ctx, storage, table.spec, file).await?;
+        let (df, has) = typed_file(ctx, storage, table.spec, file).await?;
+        seen.iter_mut().zip(has).for_each(|(s, h)| *s |= h);
         plan = Some(match plan {
             None => df,
             Some(p) => p.union(df)?,
         });
+    }
+    if !table.files.is_empty() {
+        table.absent_columns = table
+            .spec
+            .columns
+            .iter()
+            .zip(seen)
+            .filter(|(_, s)| !s)
+            .map(|(c, _)| c.name.to_string())
+            .collect();
     }
     match plan {
         Some(p) => Ok(p),

@@ -43,6 +43,8 @@ pub struct TableReport {
     pub files: usize,
     /// Total bytes of its files.
     pub bytes: u64,
+    /// Optional columns no file has (read as nulls).
+    pub absent_columns: Vec<String>,
     /// Row counts (zero when absent).
     pub counts: Counts,
 }
@@ -90,8 +92,8 @@ pub async fn register_raw(
 ) -> Result<Vec<Discovered>> {
     storage.register(ctx, root)?;
     ensure_raw_schema(ctx)?;
-    let found = load::discover(storage, root).await?;
-    for d in &found {
+    let mut found = load::discover(storage, root).await?;
+    for d in &mut found {
         let typed = load::typed_table(ctx, storage, d).await?;
         let cols: Vec<&str> = d.spec.columns.iter().map(|c| c.name).collect();
         let raw = typed.clone().select_columns(&cols)?;
@@ -146,6 +148,7 @@ pub async fn load_validated(
             present: !d.files.is_empty(),
             files: d.files.len(),
             bytes: d.files.iter().map(|f| f.bytes).sum(),
+            absent_columns: d.absent_columns.clone(),
             counts,
         });
         out.files.extend(d.files.iter().cloned());

@@ -355,6 +355,10 @@ async fn every_reject_reason_is_counted_and_nothing_else_is_rejected() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("refund_exceeds_order"), "{text}");
     assert!(text.contains("absent (optional"), "{text}");
+    assert!(
+        text.contains("optional columns absent from every file: customer_id, referrer_domain"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
