@@ -131,6 +131,8 @@ pub struct RunSummary {
     pub rejected_rows: u64,
     /// Runs rolled back before this one started.
     pub recovered_runs: Vec<String>,
+    /// Wall time of loading and validating the input.
+    pub load_ms: u64,
     /// Wall time.
     pub duration_ms: u64,
     /// For dry runs: the input files that would be read.
@@ -162,6 +164,7 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
         inputs: Vec::new(),
         rejected_rows: 0,
         recovered_runs: Vec::new(),
+        load_ms: 0,
         duration_ms: 0,
         input_files: Vec::new(),
         outputs: Vec::new(),
@@ -181,9 +184,11 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
 
     let staging = tempfile::Builder::new().prefix("halo-staging-").tempdir()?;
     let now_micros = opts.now.timestamp_micros();
+    let load_started = Instant::now();
     let loaded =
         catalog::load_validated(&ctx, &opts.storage, &opts.input, now_micros, staging.path())
             .await?;
+    summary.load_ms = load_started.elapsed().as_millis() as u64;
     summary.rejected_rows = loaded.rejected();
     summary.inputs = loaded.tables.clone();
     let dates = resolve_dates(&ctx, &opts).await?;
