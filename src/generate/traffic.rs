@@ -148,6 +148,8 @@ struct Ctx<'a> {
     n_sessions: u32,
     leaked: Vec<String>,
     fx: &'a HashMap<(NaiveDate, &'static str), i64>,
+    /// Product index by SKU.
+    skus: HashMap<&'a str, usize>,
 }
 
 /// Generates day `day_index` of the world.
@@ -180,6 +182,12 @@ pub fn generate_day(
         n_sessions: 0,
         leaked,
         fx,
+        skus: world
+            .products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.sku.as_str(), i))
+            .collect(),
     };
     cx.baseline();
     cx.posts();
@@ -689,11 +697,7 @@ impl Ctx<'_> {
                     .sku
                     .clone(),
             };
-            let prod = world
-                .products
-                .iter()
-                .find(|x| x.sku == sku)
-                .expect("known sku");
+            let prod = &world.products[self.skus[sku.as_str()]];
             let qty = if self.rng.random_bool(0.8) { 1 } else { 2 };
             let gross = prod.price_cents * price_percent(currency) / 100 * i64::from(qty);
             let net = div_pow10_half_even(i128::from(gross * (100 - discount)), 2) as i64;

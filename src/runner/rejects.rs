@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
 use datafusion::logical_expr::LogicalPlan;
@@ -125,9 +125,4 @@ impl Staged {
         );
         Ok(ctx.sql(&sql).await?.into_unoptimized_plan())
     }
-}
-
-#[allow(dead_code)]
-fn _row_numbers(v: Vec<i64>) -> Int64Array {
-    Int64Array::from(v)
 }
