@@ -125,3 +125,22 @@ async fn generated_data_looks_like_a_real_brand_and_its_planted_rejects_are_foun
     assert_eq!(expected.values().sum::<u64>(), 7);
     assert_eq!(found, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_sample_data_is_what_its_readme_command_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = halo::generate::GenerateOptions {
+        out: halo::storage::parse_root(dir.path().to_str().unwrap()).unwrap(),
+        scale: halo::generate::scale("small").unwrap(),
+        seed: 7,
+        end: halo::generate::default_end(),
+    };
+    halo::generate::generate(&halo::storage::Storage::new(), &opts).await.unwrap();
+    let mut bundled = files(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")));
+    bundled.remove("README.md");
+    let made = files(dir.path());
+    assert_eq!(bundled.keys().collect::<Vec<_>>(), made.keys().collect::<Vec<_>>());
+    for (k, v) in &made {
+        assert!(bundled[k] == *v, "sample-data/{k} differs from `halo generate --scale small --seed 7`");
+    }
+}
