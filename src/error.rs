@@ -144,7 +144,8 @@ fn datafusion_kind(e: &datafusion::error::DataFusionError) -> ExitKind {
         D::ObjectStore(inner) => object_store_kind(inner),
         D::ParquetError(_) => ExitKind::DataInvalid,
         D::IoError(io) if is_transient_io(io) => ExitKind::TempFail,
-        D::ResourcesExhausted(_) => ExitKind::TempFail,
+        // The memory limit is configuration (--memory-limit).
+        D::ResourcesExhausted(_) => ExitKind::Config,
         D::Context(_, inner) => datafusion_kind(inner),
         D::Shared(inner) => datafusion_kind(inner),
         D::External(inner) => match inner.downcast_ref::<Error>() {

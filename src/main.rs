@@ -76,6 +76,9 @@ enum Command {
         /// Threads for query execution (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Memory operators may hold before they spill to disk, e.g. 4G or 512M.
+        #[arg(long, env = "HALO_MEMORY_LIMIT", default_value = "4G", value_parser = parse_bytes)]
+        memory_limit: usize,
         #[command(flatten)]
         roots: Roots,
     },
@@ -120,6 +123,24 @@ enum Command {
         #[command(flatten)]
         roots: Roots,
     },
+}
+
+/// Parses a byte size: a number with an optional K, M or G suffix (powers of 1024).
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (digits, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1usize << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: usize = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size like 4G or 512M"))?;
+    n.checked_mul(mult)
+        .filter(|b| *b >= 1 << 20)
+        .ok_or_else(|| format!("'{s}' must be at least 1M"))
 }
 
 fn init_logs(format: Option<LogFormat>, level: &str) {
@@ -208,6 +229,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             to,
             dry_run,
             threads,
+            memory_limit,
             roots,
         } => {
             let job = Job::load(&job)?;
@@ -227,7 +249,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                 storage,
                 session: SessionOptions {
                     target_partitions: threads,
-                    ..SessionOptions::default()
+                    memory_limit,
                 },
             };
             match runner::run(opts).await {

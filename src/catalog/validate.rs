@@ -9,7 +9,9 @@
 //! 5. `invalid_value:<col>`: a value rule (positive, non-negative, 0-1) fails;
 //! 6. `future_event:<col>`: an event later than the run's wall-clock time;
 //! 7. `duplicate_key`: the key was already seen in a row that passed 1-6, in
-//!    (file path, row number) order; the first such row is kept;
+//!    (file path, row number) order; the first such row is kept. Only keys
+//!    that occur more than once are ranked (a hash aggregate finds them), so
+//!    the common case never sorts the whole table;
 //! 8. `dangling_fk:<col>-><table>`: the parent key is not among the parent's
 //!    clean rows (checked only when the parent table is present);
 //! 9. for refunds, `currency_mismatch:currency` and `refund_exceeds_order`
@@ -146,12 +148,21 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
     } else {
         format!("CASE {} END", checks.join(" "))
     };
-    let keys = spec
-        .key_exprs
+    let keys: Vec<String> = spec.key_exprs.iter().map(|k| key_expr(k)).collect();
+    let key_aliases = keys
         .iter()
-        .map(|k| key_expr(k))
+        .enumerate()
+        .map(|(i, k)| format!("{k} AS _k{i}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // Keys may be null in optional key columns (traffic_minutely.country): null equals null here.
+    let key_match = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("({k} IS NOT DISTINCT FROM d._k{i})"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let keys = keys.join(", ");
     let out_cols: Vec<String> = spec
         .columns
         .iter()
@@ -159,8 +170,12 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
         .chain([format!("d.{FILE_COL}"), format!("d.{ROW_COL}")])
         .collect();
 
-    let mut joins = String::new();
-    let mut fk_checks = String::new();
+    // One CTE per foreign key. The parent's keys are the small side, so they
+    // sit on the left of a RIGHT JOIN: DataFusion builds its hash table from
+    // the left input.
+    let mut fk_ctes = String::new();
+    let mut previous = "dedup".to_string();
+    let mut fk_reasons = Vec::new();
     for (i, fk) in spec
         .foreign_keys
         .iter()
@@ -168,29 +183,37 @@ pub fn validation_sql(spec: &TableSpec, present: &HashSet<&str>, now_micros: i64
         .enumerate()
     {
         let parent = super::contract::table(fk.parent).expect("contract parents exist");
-        let pk = parent.key[0];
-        joins.push_str(&format!(
-            " LEFT JOIN (SELECT {pk} AS _pk{i} FROM {parent}) p{i} ON d.{col} = p{i}._pk{i}",
-            pk = quote_ident(pk),
+        fk_ctes.push_str(&format!(
+            ", fk{i} AS (SELECT d.*, CASE WHEN d._r1 IS NULL AND d.{col} IS NOT NULL AND p._pk IS NULL \
+             THEN 'dangling_fk:{name}->{parent_name}' END AS _f{i} \
+             FROM (SELECT {pk} AS _pk FROM {parent}) p RIGHT JOIN {previous} d ON d.{col} = p._pk)",
+            pk = quote_ident(parent.key[0]),
             parent = quote_ident(fk.parent),
             col = quote_ident(fk.column),
-        ));
-        fk_checks.push_str(&format!(
-            " WHEN d.{col} IS NOT NULL AND p{i}._pk{i} IS NULL THEN 'dangling_fk:{name}->{parent}'",
-            col = quote_ident(fk.column),
             name = fk.column,
-            parent = fk.parent
+            parent_name = fk.parent,
         ));
+        fk_reasons.push(format!("d._f{i}"));
+        previous = format!("fk{i}");
     }
+    let reason = std::iter::once("d._r1".to_string())
+        .chain(fk_reasons)
+        .collect::<Vec<_>>()
+        .join(", ");
     let checked = format!(
-        "SELECT {cols}, CASE WHEN d._r1 IS NOT NULL THEN d._r1{fk_checks} END AS _r2 FROM dedup d{joins}",
+        "SELECT {cols}, COALESCE({reason}) AS _r2 FROM {previous} d",
         cols = out_cols.join(", ")
     );
     let typed = quote_ident(&typed_name(spec.name));
+    // Only keys seen more than once are ranked; the small sides (duplicate
+    // keys, ranked rows) are on the left of each join, as build sides.
     let head = format!(
         "WITH base AS (SELECT *, COALESCE({CAST_REASON_COL}, {row_reason}) AS _r0 FROM {typed}), \
-         ranked AS (SELECT *, row_number() OVER (PARTITION BY {keys} ORDER BY (_r0 IS NULL) DESC, {FILE_COL}, {ROW_COL}) AS _rn FROM base), \
-         dedup AS (SELECT *, CASE WHEN _r0 IS NOT NULL THEN _r0 WHEN _rn > 1 THEN 'duplicate_key' END AS _r1 FROM ranked), \
+         dup_keys AS (SELECT {key_aliases} FROM base WHERE _r0 IS NULL GROUP BY {keys} HAVING count(*) > 1), \
+         ranked AS (SELECT {FILE_COL} AS _rf, {ROW_COL} AS _rr, row_number() OVER (PARTITION BY {keys} ORDER BY {FILE_COL}, {ROW_COL}) AS _rn \
+                    FROM dup_keys d JOIN base ON {key_match} WHERE _r0 IS NULL), \
+         dedup AS (SELECT b.*, CASE WHEN b._r0 IS NOT NULL THEN b._r0 WHEN r._rn > 1 THEN 'duplicate_key' END AS _r1 \
+                   FROM ranked r RIGHT JOIN base b ON b.{FILE_COL} = r._rf AND b.{ROW_COL} = r._rr){fk_ctes}, \
          checked AS ({checked})"
     );
     let plain_cols: Vec<String> = spec
@@ -250,10 +273,16 @@ pub async fn validate_table(
     let dir = staging.join("validated").join(spec.name);
     std::fs::create_dir_all(&dir)?;
     let dir_str = format!("{}/", dir.display());
-    ctx.sql(&sql)
+    let df = ctx
+        .sql(&sql)
         .await
-        .map_err(|e| Error::Internal(format!("validation plan of table {}: {e}", spec.name)))?
-        .write_parquet(&dir_str, DataFrameWriteOptions::new(), None)
+        .map_err(|e| Error::Internal(format!("validation plan of table {}: {e}", spec.name)))?;
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let physical = df.clone().create_physical_plan().await?;
+        let shown = datafusion::physical_plan::displayable(physical.as_ref()).indent(true);
+        tracing::debug!(table = spec.name, "validation plan:\n{shown}");
+    }
+    df.write_parquet(&dir_str, DataFrameWriteOptions::new(), None)
         .await
         .map_err(|e| Error::from(e).context(format!("validating table {}", spec.name)))?;
     let schema = validated_schema(spec);

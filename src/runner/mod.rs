@@ -12,6 +12,7 @@
 //! reports it; re-running any date replaces exactly its partitions.
 
 pub mod job;
+pub mod memory;
 pub mod rejects;
 pub mod runs;
 pub mod session;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use deltalake::delta_datafusion::planner::DeltaPlanner;
@@ -45,7 +44,9 @@ pub fn session(opts: SessionOptions) -> Result<SessionContext> {
         config = config.with_target_partitions(n.max(1));
     }
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(opts.memory_limit)))
+        .with_memory_pool(Arc::new(super::memory::HaloMemoryPool::new(
+            opts.memory_limit,
+        )))
         .build_arc()
         .map_err(|e| Error::Internal(format!("runtime: {e}")))?;
     // Delta's planner knows the extension nodes of delta-rs writes; it plans

@@ -135,12 +135,23 @@ async fn the_bundled_sample_data_is_what_its_readme_command_writes() {
         seed: 7,
         end: halo::generate::default_end(),
     };
-    halo::generate::generate(&halo::storage::Storage::new(), &opts).await.unwrap();
-    let mut bundled = files(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")));
+    halo::generate::generate(&halo::storage::Storage::new(), &opts)
+        .await
+        .unwrap();
+    let mut bundled = files(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data"
+    )));
     bundled.remove("README.md");
     let made = files(dir.path());
-    assert_eq!(bundled.keys().collect::<Vec<_>>(), made.keys().collect::<Vec<_>>());
+    assert_eq!(
+        bundled.keys().collect::<Vec<_>>(),
+        made.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &made {
-        assert!(bundled[k] == *v, "sample-data/{k} differs from `halo generate --scale small --seed 7`");
+        assert!(
+            bundled[k] == *v,
+            "sample-data/{k} differs from `halo generate --scale small --seed 7`"
+        );
     }
 }
