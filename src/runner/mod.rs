@@ -90,6 +90,28 @@ pub struct StepOutcome {
     pub duration_ms: u64,
 }
 
+impl StepOutcome {
+    fn idle(step: &Step, status: &str, reason: Option<String>) -> Self {
+        StepOutcome {
+            step: step.name.clone(),
+            output: step.output.clone(),
+            status: status.into(),
+            reason,
+            rows_in: 0,
+            rows_out: 0,
+            duration_ms: 0,
+        }
+    }
+
+    fn skipped(step: &Step, reason: String) -> Self {
+        Self::idle(step, "skipped", Some(reason))
+    }
+
+    fn planned(step: &Step) -> Self {
+        Self::idle(step, "planned", None)
+    }
+}
+
 /// The outcome of one date.
 #[derive(Debug, Clone, Serialize)]
 pub struct DateOutcome {
@@ -313,15 +335,7 @@ impl Invocation<'_> {
                 Ok(StepResult::Skipped(reason)) => {
                     tracing::warn!(step = %step.name, %reason, "step skipped");
                     skipped_outputs.insert(step.output.clone());
-                    steps.push(StepOutcome {
-                        step: step.name.clone(),
-                        output: step.output.clone(),
-                        status: "skipped".into(),
-                        reason: Some(reason),
-                        rows_in: 0,
-                        rows_out: 0,
-                        duration_ms: 0,
-                    });
+                    steps.push(StepOutcome::skipped(step, reason));
                 }
                 Ok(StepResult::Done {
                     rows_in,
@@ -659,15 +673,7 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 });
             if let Some(reason) = skip {
                 skipped.insert(step.output.clone());
-                steps.push(StepOutcome {
-                    step: step.name.clone(),
-                    output: step.output.clone(),
-                    status: "skipped".into(),
-                    reason: Some(reason),
-                    rows_in: 0,
-                    rows_out: 0,
-                    duration_ms: 0,
-                });
+                steps.push(StepOutcome::skipped(step, reason));
                 continue;
             }
             for check in &files[1..] {
@@ -691,15 +697,7 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
             summary
                 .outputs
                 .push(format!("{} (partition {PARTITION_COL}={date})", url));
-            steps.push(StepOutcome {
-                step: step.name.clone(),
-                output: step.output.clone(),
-                status: "planned".into(),
-                reason: None,
-                rows_in: 0,
-                rows_out: 0,
-                duration_ms: 0,
-            });
+            steps.push(StepOutcome::planned(step));
         }
         for t in [rejects::TABLE, runs::TABLE] {
             let url = results_root

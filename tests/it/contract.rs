@@ -32,7 +32,7 @@ pub fn money(v: &[i128]) -> ArrayRef {
 pub fn i32s(v: &[i32]) -> ArrayRef {
     Arc::new(Int32Array::from(v.to_vec()))
 }
-fn str_lists(v: &[&[&str]]) -> ArrayRef {
+pub fn str_lists(v: &[&[&str]]) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for items in v {
         for i in *items {

@@ -2,24 +2,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, Decimal128Array, ListBuilder, StringBuilder};
+use arrow::array::{ArrayRef, Date32Array, Decimal128Array};
 
 use crate::common::{halo_ok, nightly, sql_csv, write_parquet};
-use crate::contract::{T0, minimal, money, s, ts};
+use crate::contract::{T0, minimal, money, s, str_lists, ts};
 
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
-
-fn code_lists(v: &[&[&str]]) -> ArrayRef {
-    let mut b = ListBuilder::new(StringBuilder::new());
-    for items in v {
-        for i in *items {
-            b.values().append_value(i);
-        }
-        b.append(true);
-    }
-    Arc::new(b.finish())
-}
 
 fn rows(csv: &str) -> Vec<String> {
     csv.lines().skip(1).map(str::to_owned).collect()
@@ -65,7 +54,7 @@ fn creator_daily_counts_codes_trimmed_case_insensitive_and_only_while_valid() {
             // o4: a code not valid yet; o5: another day.
             (
                 "discount_codes",
-                code_lists(&[
+                str_lists(&[
                     &[" maya15 "],
                     &["MAYA15", "maya15"],
                     &["WELCOME10"],
