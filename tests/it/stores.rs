@@ -221,3 +221,19 @@ fn the_nightly_job_runs_from_s3_to_s3_through_a_real_server() {
     ]);
     assert_eq!(remote, crate::common::sql_csv(&i, &o, q));
 }
+
+#[test]
+fn an_unreachable_store_is_a_transient_failure_worth_a_retry() {
+    // Nothing listens on port 9 (discard) of loopback: the connection is refused.
+    let env = [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ];
+    let out = halo(&["validate", "--input", "s3://halo/raw"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("safe to retry") && err.contains("s3://halo/raw/creators/"), "{err}");
+}
