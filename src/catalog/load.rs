@@ -28,7 +28,9 @@ use super::contract::{Kind, TABLES, TableSpec};
 use crate::error::{Error, Result};
 use crate::storage::Storage;
 
-/// Helper columns every typed plan carries besides the contract's.
+/// Helper columns every typed plan carries besides the contract's: the
+/// file's index in the table's path-ordered file list (an integer, so that
+/// 20 million rows do not each carry a URL).
 pub const FILE_COL: &str = "_file";
 /// Row number within the file, from 1.
 pub const ROW_COL: &str = "_row";
@@ -267,6 +269,7 @@ async fn typed_file(
     storage: &Storage,
     spec: &TableSpec,
     file: &InputFile,
+    index: usize,
 ) -> Result<(DataFrame, Vec<bool>)> {
     let plan = check_file(storage, spec, file).await?;
     let df = ctx
@@ -298,7 +301,10 @@ async fn typed_file(
         };
         exprs.push(e.alias(c.name));
     }
-    exprs.push(lit(file.url.clone()).alias(FILE_COL));
+    let index = i32::try_from(index).map_err(|_| {
+        Error::InvalidInput(format!("table {} has more than 2^31 files", spec.name))
+    })?;
+    exprs.push(lit(index).alias(FILE_COL));
     exprs.push(cast(ident(ROW_COL), DataType::Int64).alias(ROW_COL));
     let reason = match lossy.split_first() {
         None => cast(lit(ScalarValue::Null), DataType::Utf8),
@@ -320,7 +326,7 @@ pub fn typed_schema(spec: &TableSpec) -> Arc<Schema> {
     let mut fields = spec.arrow_fields();
     // Nullability is relaxed: the validator, not the type, enforces "required".
     fields = fields.into_iter().map(|f| f.with_nullable(true)).collect();
-    fields.push(Field::new(FILE_COL, DataType::Utf8, true));
+    fields.push(Field::new(FILE_COL, DataType::Int32, true));
     fields.push(Field::new(ROW_COL, DataType::Int64, true));
     fields.push(Field::new(CAST_REASON_COL, DataType::Utf8, true));
     Arc::new(Schema::new(fields))
@@ -336,8 +342,8 @@ pub async fn typed_table(
 ) -> Result<DataFrame> {
     let mut plan: Option<DataFrame> = None;
     let mut seen = vec![false; table.spec.columns.len()];
-    for file in &table.files {
-        let (df, has) = typed_file(ctx, storage, table.spec, file).await?;
+    for (index, file) in table.files.iter().enumerate() {
+        let (df, has) = typed_file(ctx, storage, table.spec, file, index).await?;
         seen.iter_mut().zip(has).for_each(|(s, h)| *s |= h);
         plan = Some(match plan {
             None => df,

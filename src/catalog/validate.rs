@@ -63,7 +63,7 @@ pub fn validated_schema(spec: &TableSpec) -> Arc<Schema> {
         .into_iter()
         .map(|f| f.with_nullable(true))
         .collect();
-    fields.push(Field::new(FILE_COL, DataType::Utf8, true));
+    fields.push(Field::new(FILE_COL, DataType::Int32, true));
     fields.push(Field::new(ROW_COL, DataType::Int64, true));
     fields.push(Field::new(REASON_COL, DataType::Utf8, true));
     Arc::new(Schema::new(fields))
@@ -269,6 +269,26 @@ pub async fn validate_table(
     now_micros: i64,
     staging: &Path,
 ) -> Result<Counts> {
+    // The validation plan reads the typed rows three times (DataFusion inlines
+    // CTEs); decoding and casting the input once and staging it is cheaper.
+    let tname = quote_ident(&typed_name(spec.name));
+    let typed_dir = staging.join("typed").join(spec.name);
+    std::fs::create_dir_all(&typed_dir)?;
+    let typed_dir = format!("{}/", typed_dir.display());
+    ctx.table(tname.as_str())
+        .await?
+        .write_parquet(&typed_dir, DataFrameWriteOptions::new(), None)
+        .await
+        .map_err(|e| Error::from(e).context(format!("reading table {}", spec.name)))?;
+    ctx.deregister_table(tname.as_str())?;
+    let schema = super::load::typed_schema(spec);
+    ctx.register_parquet(
+        tname.as_str(),
+        &typed_dir,
+        ParquetReadOptions::default().schema(&schema),
+    )
+    .await?;
+
     let sql = validation_sql(spec, present, now_micros);
     let dir = staging.join("validated").join(spec.name);
     std::fs::create_dir_all(&dir)?;

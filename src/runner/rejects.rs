@@ -67,6 +67,13 @@ pub async fn stage(ctx: &SessionContext, loaded: &LoadedInput, staging: &Path) -
             cols.join(", "),
             quote_ident(&validated_name(spec.name))
         );
+        // `_file` is an index into the table's path-ordered files.
+        let urls: Vec<&str> = loaded
+            .files
+            .iter()
+            .filter(|f| f.table == t.table)
+            .map(|f| f.url.as_str())
+            .collect();
         let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
         let n = spec.columns.len();
         while let Some(batch) = stream.next().await {
@@ -90,7 +97,7 @@ pub async fn stage(ctx: &SessionContext, loaded: &LoadedInput, staging: &Path) -
                 vec![
                     Arc::new(StringArray::from(vec![spec.name; batch.num_rows()])) as ArrayRef,
                     cast(n + 2)?,
-                    cast(n)?,
+                    file_urls(batch.column(n), &urls)?,
                     arrow::compute::cast(batch.column(n + 1), &DataType::Int64)?,
                     Arc::new(StringArray::from(lines)),
                 ],
@@ -125,4 +132,18 @@ impl Staged {
         );
         Ok(ctx.sql(&sql).await?.into_unoptimized_plan())
     }
+}
+
+/// Turns `_file` indexes back into URLs.
+fn file_urls(index: &ArrayRef, urls: &[&str]) -> Result<ArrayRef> {
+    let index = arrow::compute::cast(index, &DataType::Int64)?;
+    let index = index
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .ok_or_else(|| Error::Internal("_file is not an integer".into()))?;
+    let out: StringArray = index
+        .iter()
+        .map(|i| i.and_then(|i| urls.get(i as usize).copied()))
+        .collect();
+    Ok(Arc::new(out))
 }

@@ -235,5 +235,8 @@ fn an_unreachable_store_is_a_transient_failure_worth_a_retry() {
     let out = halo(&["validate", "--input", "s3://halo/raw"], &env);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(75), "{err}");
-    assert!(err.contains("safe to retry") && err.contains("s3://halo/raw/creators/"), "{err}");
+    assert!(
+        err.contains("safe to retry") && err.contains("s3://halo/raw/creators/"),
+        "{err}"
+    );
 }
