@@ -87,6 +87,21 @@ pub fn sql_csv(input: &Path, output: &Path, q: &str) -> String {
     ])
 }
 
+/// Runs the nightly job from `input` to `output` with extra arguments and
+/// returns its JSON summary; the run must succeed.
+pub fn run_nightly(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "run",
+        nightly(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    summary(&halo_ok(&args))
+}
+
 /// The JSON summary a `halo run` printed.
 pub fn summary(stdout: &str) -> serde_json::Value {
     let line = stdout.lines().last().expect("a summary line");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Date32Array, Decimal128Array};
 
-use crate::common::{halo_ok, nightly, sql_csv, write_parquet};
+use crate::common::{run_nightly, sql_csv, write_parquet};
 use crate::contract::{T0, minimal, money, s, str_lists, ts};
 
 const HOUR: i64 = 3_600_000_000;
@@ -99,17 +99,7 @@ fn creator_daily_counts_codes_trimmed_case_insensitive_and_only_while_valid() {
             ("clicked_at", ts(&[T0, T0 + HOUR, T0 - 8 * HOUR - HOUR / 2])),
         ],
     );
-    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
-    halo_ok(&[
-        "run",
-        nightly(),
-        "--input",
-        i,
-        "--output",
-        o,
-        "--date",
-        "2026-10-01",
-    ]);
+    run_nightly(&input, &output, &["--date", "2026-10-01"]);
     let got = rows(&sql_csv(
         &input,
         &output,
@@ -182,17 +172,7 @@ fn days_follow_the_time_zone_on_a_25_hour_day_and_branded_search_is_case_insensi
             ),
         ],
     );
-    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
-    halo_ok(&[
-        "run",
-        nightly(),
-        "--input",
-        i,
-        "--output",
-        o,
-        "--date",
-        "2026-11-01",
-    ]);
+    run_nightly(&input, &output, &["--date", "2026-11-01"]);
     let got = rows(&sql_csv(
         &input,
         &output,
@@ -212,16 +192,7 @@ fn days_follow_the_time_zone_on_a_25_hour_day_and_branded_search_is_case_insensi
             ("channel", s(&[Some("direct")])),
         ],
     );
-    halo_ok(&[
-        "run",
-        nightly(),
-        "--input",
-        i,
-        "--output",
-        o,
-        "--date",
-        "2026-11-01",
-    ]);
+    run_nightly(&input, &output, &["--date", "2026-11-01"]);
     let got = rows(&sql_csv(
         &input,
         &output,

@@ -10,22 +10,9 @@ use arrow::datatypes::{Decimal128Type, TimestampMicrosecondType};
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::America::New_York;
 
-use crate::common::{halo, halo_ok, nightly, sql_csv, summary, tiny};
+use crate::common::{halo, nightly, run_nightly, sql_csv, summary, tiny};
 
 const DATE: &str = "2026-10-25";
-
-fn run(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "run",
-        nightly(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    summary(&halo_ok(&args))
-}
 
 /// Every result table as sorted CSV, without the columns that differ by run.
 fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
@@ -143,7 +130,7 @@ async fn nightly_run_matches_an_independent_computation() {
     let input = dir.path().join("in");
     let output = dir.path().join("out");
     tiny(&input, 11).await;
-    let s = run(&input, &output, &["--date", DATE]);
+    let s = run_nightly(&input, &output, &["--date", DATE]);
     assert_eq!(s["status"], "success", "{s}");
     assert_eq!(s["dates"][0]["date"], DATE);
     assert_eq!(
@@ -209,17 +196,17 @@ async fn reruns_backfills_and_thread_counts_give_identical_tables() {
         dir.path().join("c"),
     );
     // a: a backfill over three days, twice (the second run replaces, never appends).
-    run(&input, &a, &["--from", "2026-10-24", "--to", "2026-10-26"]);
+    run_nightly(&input, &a, &["--from", "2026-10-24", "--to", "2026-10-26"]);
     let first = dump(&input, &a);
-    run(&input, &a, &["--from", "2026-10-24", "--to", "2026-10-26"]);
+    run_nightly(&input, &a, &["--from", "2026-10-24", "--to", "2026-10-26"]);
     assert_eq!(dump(&input, &a), first);
     // b: each day alone, out of order.
     for d in ["2026-10-26", "2026-10-24", "2026-10-25"] {
-        run(&input, &b, &["--date", d]);
+        run_nightly(&input, &b, &["--date", d]);
     }
     assert_eq!(dump(&input, &b), first);
     // c: one thread.
-    run(
+    run_nightly(
         &input,
         &c,
         &[
@@ -249,7 +236,7 @@ async fn a_run_killed_mid_commit_leaves_no_partial_result_visible() {
     let output = dir.path().join("out");
     let clean = dir.path().join("clean");
     tiny(&input, 13).await;
-    run(&input, &output, &["--date", "2026-10-24"]);
+    run_nightly(&input, &output, &["--date", "2026-10-24"]);
     let before = dump(&input, &output);
 
     let args = [
@@ -287,7 +274,7 @@ async fn a_run_killed_mid_commit_leaves_no_partial_result_visible() {
     assert_eq!(dump(&input, &output), before);
 
     // The next run rolls the killed run back and records it.
-    let s = run(&input, &output, &["--date", "2026-10-25"]);
+    let s = run_nightly(&input, &output, &["--date", "2026-10-25"]);
     assert_eq!(s["recovered_runs"].as_array().unwrap().len(), 1, "{s}");
     let rolled = sql_csv(
         &input,
@@ -295,8 +282,8 @@ async fn a_run_killed_mid_commit_leaves_no_partial_result_visible() {
         "SELECT count(*) FROM runs WHERE status = 'rolled_back'",
     );
     assert_eq!(rolled.lines().nth(1).unwrap(), "1");
-    run(&input, &clean, &["--date", "2026-10-24"]);
-    run(&input, &clean, &["--date", "2026-10-25"]);
+    run_nightly(&input, &clean, &["--date", "2026-10-24"]);
+    run_nightly(&input, &clean, &["--date", "2026-10-25"]);
     assert_eq!(dump(&input, &output), dump(&input, &clean));
 }
 
@@ -306,7 +293,7 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
     let input = dir.path().join("in");
     let output = dir.path().join("out");
     tiny(&input, 14).await;
-    let s = run(&input, &output, &["--dry-run"]);
+    let s = run_nightly(&input, &output, &["--dry-run"]);
     assert_eq!(s["status"], "dry_run");
     // The default date is the last complete New York day of the data (which ends 2026-11-01 00:00 UTC).
     assert_eq!(s["dates"][0]["date"], "2026-10-30", "{s}");
@@ -329,7 +316,7 @@ async fn optional_tables_missing_skip_the_steps_that_need_them() {
     let input = dir.path().join("in");
     tiny(&input, 15).await;
     std::fs::remove_dir_all(input.join("clicks")).unwrap();
-    let s = run(&input, &dir.path().join("out"), &["--date", DATE]);
+    let s = run_nightly(&input, &dir.path().join("out"), &["--date", DATE]);
     assert_eq!(s["status"], "success");
     let steps = s["dates"][0]["steps"].as_array().unwrap();
     let skipped: Vec<_> = steps

@@ -1,6 +1,6 @@
 //! `halo sql`: result tables by name, raw tables as raw.<table>, read-only.
 
-use crate::common::{halo, halo_ok, nightly, tiny};
+use crate::common::{halo, halo_ok, run_nightly, tiny};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_read_results_and_raw_tables_and_refuse_writes() {
@@ -9,16 +9,7 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
     let output = dir.path().join("out");
     tiny(&input, 21).await;
     let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
-    halo_ok(&[
-        "run",
-        nightly(),
-        "--input",
-        i,
-        "--output",
-        o,
-        "--date",
-        "2026-10-25",
-    ]);
+    run_nightly(&input, &output, &["--date", "2026-10-25"]);
 
     let json = halo_ok(&[
         "sql",

@@ -198,16 +198,7 @@ fn the_nightly_job_runs_from_s3_to_s3_through_a_real_server() {
         "--seed",
         "3",
     ]);
-    crate::common::halo_ok(&[
-        "run",
-        nightly(),
-        "--input",
-        i.to_str().unwrap(),
-        "--output",
-        o.to_str().unwrap(),
-        "--date",
-        "2026-10-25",
-    ]);
+    crate::common::run_nightly(&i, &o, &["--date", "2026-10-25"]);
     let q = "SELECT * FROM daily_orders ORDER BY currency";
     let remote = ok(&[
         "sql",
