@@ -87,9 +87,8 @@ pub fn sql_csv(input: &Path, output: &Path, q: &str) -> String {
     ])
 }
 
-/// Runs the nightly job from `input` to `output` with extra arguments and
-/// returns its JSON summary; the run must succeed.
-pub fn run_nightly(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+/// The arguments of `halo run` for the nightly job from `input` to `output`.
+pub fn nightly_args<'a>(input: &'a Path, output: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "run",
         nightly(),
@@ -99,7 +98,12 @@ pub fn run_nightly(input: &Path, output: &Path, extra: &[&str]) -> serde_json::V
         output.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    summary(&halo_ok(&args))
+    args
+}
+
+/// Runs the nightly job and returns its JSON summary; the run must succeed.
+pub fn run_nightly(input: &Path, output: &Path, extra: &[&str]) -> serde_json::Value {
+    summary(&halo_ok(&nightly_args(input, output, extra)))
 }
 
 /// The JSON summary a `halo run` printed.
