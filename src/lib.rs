@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attribution;
 pub mod bridge;
 pub mod catalog;
 pub mod error;

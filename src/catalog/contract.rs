@@ -446,6 +446,23 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
             within_parent: None,
         },
         TableSpec {
+            name: "exposures",
+            required: false,
+            key: &["exposure_id"],
+            key_exprs: &["exposure_id"],
+            doc: "One row per known view of a post by a site visitor (platform view-through matches, \
+                  logged-in in-app views). An attribution touch without a click.",
+            columns: vec![
+                req("exposure_id", Str, "Stable exposure id."),
+                req("content_id", Str, "The post that was seen."),
+                req("anonymous_id", Str, "Visitor id the view was matched to."),
+                req("exposed_at", Timestamp, "When the post was seen."),
+            ],
+            foreign_keys: vec![fk("content_id", "content")],
+            event_time: Some("exposed_at"),
+            within_parent: None,
+        },
+        TableSpec {
             name: "sessions",
             required: true,
             key: &["session_id"],

@@ -62,12 +62,12 @@ fn default_lookback() -> u32 {
 pub enum StepKind {
     /// A SQL file.
     Sql(PathBuf),
-    /// A built-in transform fed by a SQL file.
+    /// A built-in transform fed by one or more SQL files.
     Builtin {
         /// The transform's name.
         name: String,
-        /// The SQL that produces its input.
-        input: PathBuf,
+        /// The SQL files that produce its inputs, in the transform's order.
+        inputs: Vec<PathBuf>,
     },
 }
 
@@ -79,6 +79,10 @@ pub struct View {
     pub name: String,
     /// The SQL file.
     pub sql: PathBuf,
+    /// Compute it once per date into staging, instead of inlining it into
+    /// every step that reads it: for expensive views read by several steps.
+    #[serde(default)]
+    pub materialize: bool,
 }
 
 /// One step of a job.
@@ -88,8 +92,9 @@ pub struct Step {
     pub name: String,
     /// What computes it.
     pub kind: StepKind,
-    /// The result table it writes.
-    pub output: String,
+    /// The result tables it writes: one for SQL, the transform's list for a
+    /// built-in.
+    pub outputs: Vec<String>,
     /// Input tables that must be present; the step is skipped otherwise.
     pub requires: Vec<String>,
     /// SQL files whose rows are violations: any row stops the run (exit 65).
@@ -112,14 +117,26 @@ struct RawJob {
 #[serde(deny_unknown_fields)]
 struct RawStep {
     name: String,
-    output: String,
+    output: Option<String>,
+    outputs: Option<Vec<String>>,
     sql: Option<PathBuf>,
     builtin: Option<String>,
     input: Option<PathBuf>,
+    inputs: Option<Vec<PathBuf>>,
     #[serde(default)]
     requires: Vec<String>,
     #[serde(default)]
     checks: Vec<PathBuf>,
+}
+
+impl Step {
+    /// How many of [`Job::files_of`] are inputs (the rest are checks).
+    pub fn input_count(&self) -> usize {
+        match &self.kind {
+            StepKind::Sql(_) => 1,
+            StepKind::Builtin { inputs, .. } => inputs.len(),
+        }
+    }
 }
 
 /// Table names a step may not write: the inputs, and halo's own tables.
@@ -146,9 +163,21 @@ impl Job {
     fn from_raw(raw: RawJob, path: PathBuf, root: PathBuf) -> Result<Job> {
         let mut steps = Vec::new();
         for s in raw.steps {
-            let kind = match (s.sql, s.builtin, s.input) {
+            let inputs = match (s.input, s.inputs) {
+                (Some(one), None) => Some(vec![one]),
+                (None, Some(many)) if !many.is_empty() => Some(many),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "job {}: step {} needs exactly one of `input = FILE` and `inputs = [FILES]`",
+                        path.display(),
+                        s.name
+                    )));
+                }
+            };
+            let kind = match (s.sql, s.builtin, inputs) {
                 (Some(sql), None, None) => StepKind::Sql(sql),
-                (None, Some(name), Some(input)) => StepKind::Builtin { name, input },
+                (None, Some(name), Some(inputs)) => StepKind::Builtin { name, inputs },
                 _ => {
                     return Err(Error::Config(format!(
                         "job {}: step {} needs either `sql = FILE` or `builtin = NAME` with `input = FILE`",
@@ -157,10 +186,28 @@ impl Job {
                     )));
                 }
             };
+            let outputs = match (s.output, s.outputs) {
+                (Some(one), None) => vec![one],
+                (None, Some(many)) if !many.is_empty() => many,
+                _ => {
+                    return Err(Error::Config(format!(
+                        "job {}: step {} needs exactly one of `output = TABLE` and `outputs = [TABLES]`",
+                        path.display(),
+                        s.name
+                    )));
+                }
+            };
+            if matches!(kind, StepKind::Sql(_)) && outputs.len() != 1 {
+                return Err(Error::Config(format!(
+                    "job {}: SQL step {} writes exactly one table",
+                    path.display(),
+                    s.name
+                )));
+            }
             steps.push(Step {
                 name: s.name,
                 kind,
-                output: s.output,
+                outputs,
                 requires: s.requires,
                 checks: s.checks,
             });
@@ -186,8 +233,11 @@ impl Job {
         }
         self.tz()?;
         let mut seen = std::collections::HashSet::new();
-        let outputs: std::collections::HashSet<&str> =
-            self.steps.iter().map(|s| s.output.as_str()).collect();
+        let outputs: std::collections::HashSet<&str> = self
+            .steps
+            .iter()
+            .flat_map(|s| s.outputs.iter().map(String::as_str))
+            .collect();
         for v in &self.views {
             if crate::catalog::contract::table(&v.name).is_some()
                 || outputs.contains(v.name.as_str())
@@ -207,6 +257,7 @@ impl Job {
             }
         }
         let mut seen = std::collections::HashSet::new();
+        let mut seen_outputs = std::collections::HashSet::new();
         for s in &self.steps {
             if !seen.insert(s.name.as_str()) {
                 return Err(Error::Config(format!(
@@ -214,18 +265,21 @@ impl Job {
                     s.name
                 )));
             }
-            let valid_name = !s.output.is_empty()
-                && s.output
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !valid_name
-                || crate::catalog::contract::table(&s.output).is_some()
-                || RESERVED_OUTPUTS.contains(&s.output.as_str())
-            {
-                return Err(Error::Config(format!(
-                    "job {where_}: step {} writes '{}', which is not a valid result table name (lower-case, digits, '_'; not an input table, not runs or rejects)",
-                    s.name, s.output
-                )));
+            for output in &s.outputs {
+                let valid_name = !output.is_empty()
+                    && output
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !valid_name
+                    || crate::catalog::contract::table(output).is_some()
+                    || RESERVED_OUTPUTS.contains(&output.as_str())
+                    || !seen_outputs.insert(output.as_str())
+                {
+                    return Err(Error::Config(format!(
+                        "job {where_}: step {} writes '{output}', which is not a valid result table name (lower-case, digits, '_'; not an input table, not runs or rejects, not written by another step)",
+                        s.name
+                    )));
+                }
             }
             for r in &s.requires {
                 if crate::catalog::contract::table(r).is_none() {
@@ -235,14 +289,23 @@ impl Job {
                     )));
                 }
             }
-            if let StepKind::Builtin { name, .. } = &s.kind
-                && crate::transforms::lookup(name).is_none()
-            {
-                return Err(Error::Config(format!(
-                    "job {where_}: step {} uses unknown built-in '{name}' (known: {})",
-                    s.name,
-                    crate::transforms::names().join(", ")
-                )));
+            if let StepKind::Builtin { name, inputs } = &s.kind {
+                let Some(b) = crate::transforms::lookup(name) else {
+                    return Err(Error::Config(format!(
+                        "job {where_}: step {} uses unknown built-in '{name}' (known: {})",
+                        s.name,
+                        crate::transforms::names().join(", ")
+                    )));
+                };
+                if inputs.len() != b.inputs.len() || s.outputs != b.outputs {
+                    return Err(Error::Config(format!(
+                        "job {where_}: step {} runs built-in '{name}', which reads {} input(s) ({}) and writes outputs = [{}]",
+                        s.name,
+                        b.inputs.len(),
+                        b.inputs.join(", "),
+                        b.outputs.join(", ")
+                    )));
+                }
             }
             for f in self.files_of(s) {
                 if !f.exists() {
@@ -257,11 +320,12 @@ impl Job {
         Ok(())
     }
 
-    /// The SQL files a step reads, resolved against the project root.
+    /// The SQL files a step reads, resolved against the project root: its
+    /// inputs (see [`Step::input_count`]), then its checks.
     pub fn files_of(&self, step: &Step) -> Vec<PathBuf> {
         let mut v = match &step.kind {
             StepKind::Sql(p) => vec![self.root.join(p)],
-            StepKind::Builtin { input, .. } => vec![self.root.join(input)],
+            StepKind::Builtin { inputs, .. } => inputs.iter().map(|i| self.root.join(i)).collect(),
         };
         v.extend(step.checks.iter().map(|c| self.root.join(c)));
         v
@@ -354,6 +418,10 @@ pub fn render(
     vars.insert("base_currency".into(), quote_str(&job.params.base_currency));
     vars.insert("timezone".into(), quote_str(&job.params.timezone));
     vars.insert("lookback_days".into(), job.params.lookback_days.to_string());
+    vars.insert(
+        "lookback_interval".into(),
+        format!("INTERVAL '{} days'", job.params.lookback_days),
+    );
     let terms = if job.params.brand_terms.is_empty() {
         "NULL".to_string()
     } else {

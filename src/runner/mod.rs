@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::Array;
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrameWriteOptions;
@@ -94,7 +94,7 @@ impl StepOutcome {
     fn idle(step: &Step, status: &str, reason: Option<String>) -> Self {
         StepOutcome {
             step: step.name.clone(),
-            output: step.output.clone(),
+            output: step.outputs.join(","),
             status: status.into(),
             reason,
             rows_in: 0,
@@ -324,7 +324,7 @@ impl Invocation<'_> {
             .collect();
         let mut skipped_outputs: HashSet<String> = HashSet::new();
         let mut written: Vec<(String, PathBuf)> = Vec::new();
-        if let Err(e) = register_views(ctx, &opts.job, date, run_id).await {
+        if let Err(e) = register_views(ctx, &opts.job, date, run_id, Some(&dir)).await {
             return Err((e, steps));
         }
         for step in &opts.job.steps {
@@ -334,21 +334,23 @@ impl Invocation<'_> {
             {
                 Ok(StepResult::Skipped(reason)) => {
                     tracing::warn!(step = %step.name, %reason, "step skipped");
-                    skipped_outputs.insert(step.output.clone());
+                    skipped_outputs.extend(step.outputs.iter().cloned());
                     steps.push(StepOutcome::skipped(step, reason));
                 }
                 Ok(StepResult::Done {
                     rows_in,
-                    rows_out,
+                    outputs,
                     duration_ms,
-                    path,
                 }) => {
+                    let rows_out: u64 = outputs.iter().map(|(_, _, n)| n).sum();
                     tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
-                    row_counts.insert(step.output.clone(), rows_out);
-                    written.push((step.output.clone(), path));
+                    for (table, path, n) in outputs {
+                        row_counts.insert(table.clone(), n);
+                        written.push((table, path));
+                    }
                     steps.push(StepOutcome {
                         step: step.name.clone(),
-                        output: step.output.clone(),
+                        output: step.outputs.join(","),
                         status: "ok".into(),
                         reason: None,
                         rows_in,
@@ -370,9 +372,9 @@ enum StepResult {
     Skipped(String),
     Done {
         rows_in: u64,
-        rows_out: u64,
+        /// (table, staged folder, rows) of each output.
+        outputs: Vec<(String, PathBuf, u64)>,
         duration_ms: u64,
-        path: PathBuf,
     },
 }
 
@@ -432,77 +434,96 @@ impl Invocation<'_> {
         }
         let job = &opts.job;
         let files = job.files_of(step);
-        let main_file = &files[0];
-        let sql = job::render(&read_file(main_file)?, main_file, job, date, run_id)?;
-        if let Some(dep) = skipped.iter().find(|s| mentions(&sql, s)) {
+        let (inputs, checks) = files.split_at(step.input_count());
+        let main_file = &inputs[0];
+        let mut sqls = Vec::with_capacity(inputs.len());
+        for f in inputs {
+            sqls.push(job::render(&read_file(f)?, f, job, date, run_id)?);
+        }
+        if let Some(dep) = skipped
+            .iter()
+            .find(|s| sqls.iter().any(|sql| mentions(sql, s)))
+        {
             return Ok(StepResult::Skipped(format!(
                 "it reads {dep}, whose step was skipped"
             )));
         }
         let started = Instant::now();
-        for check in &files[1..] {
+        for check in checks {
             run_check(ctx, job, check, date, run_id).await?;
         }
-        let df = plan_sql(ctx, &sql, main_file).await?;
-        let rows_in: u64 = scanned_tables(df.logical_plan())
-            .iter()
-            .filter_map(|t| row_counts.get(t))
-            .sum();
-        let df = match &step.kind {
-            StepKind::Sql(_) => df,
+        let mut dfs = Vec::with_capacity(inputs.len());
+        let mut scanned = Vec::new();
+        for (sql, f) in sqls.iter().zip(inputs) {
+            let df = plan_sql(ctx, sql, f).await?;
+            scanned.extend(scanned_tables(df.logical_plan()));
+            dfs.push(df);
+        }
+        scanned.sort();
+        scanned.dedup();
+        let rows_in: u64 = scanned.iter().filter_map(|t| row_counts.get(t)).sum();
+        let results: Vec<DataFrame> = match &step.kind {
+            StepKind::Sql(_) => dfs,
             StepKind::Builtin { name, .. } => {
-                let transform = crate::transforms::lookup(name)
+                let builtin = crate::transforms::lookup(name)
                     .ok_or_else(|| Error::Config(format!("unknown built-in {name}")))?;
-                let schema = df.schema().inner().clone();
-                let mut batches = df.collect().await?;
-                if batches.is_empty() {
-                    batches.push(RecordBatch::new_empty(schema));
+                let mut tables = Vec::with_capacity(dfs.len());
+                for df in dfs {
+                    let schema = df.schema().inner().clone();
+                    tables.push(crate::transforms::Table::new(schema, df.collect().await?));
                 }
-                let input = crate::bridge::to_polars(&batches)?;
                 let tctx = crate::transforms::TransformContext {
                     date,
                     params: &job.params,
                 };
-                let mut out = transform(input, &tctx)?;
-                let batches = crate::bridge::from_polars(&mut out)?;
-                let schema = batches[0].schema();
-                ctx.read_table(Arc::new(MemTable::try_new(schema, vec![batches])?))?
+                let out = (builtin.run)(tables, &tctx)?;
+                let mut dfs = Vec::with_capacity(out.len());
+                for t in out {
+                    dfs.push(ctx.read_table(Arc::new(MemTable::try_new(
+                        t.schema,
+                        vec![t.batches],
+                    )?))?);
+                }
+                dfs
             }
         };
-        if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
-            return Err(Error::Config(format!(
-                "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
-                main_file.display()
-            )));
+        let mut outputs = Vec::with_capacity(results.len());
+        for (df, table) in results.into_iter().zip(&step.outputs) {
+            if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
+                return Err(Error::Config(format!(
+                    "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
+                    main_file.display()
+                )));
+            }
+            let df = df.with_column(
+                PARTITION_COL,
+                lit(datafusion::common::ScalarValue::Date32(Some(
+                    days_since_epoch(date),
+                ))),
+            )?;
+            // An empty result writes no file, so the schema is kept from the plan.
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let path = dir.join(table);
+            std::fs::create_dir_all(&path)?;
+            let path_str = format!("{}/", path.display());
+            df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+                .await
+                .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
+            // Replace whatever an earlier date registered under the same name.
+            ctx.deregister_table(table.as_str())?;
+            ctx.register_parquet(
+                quote_ident(table),
+                &path_str,
+                ParquetReadOptions::default().schema(&schema),
+            )
+            .await?;
+            let rows_out = count_rows(ctx, table).await?;
+            outputs.push((table.clone(), path, rows_out));
         }
-        let df = df.with_column(
-            PARTITION_COL,
-            lit(datafusion::common::ScalarValue::Date32(Some(
-                days_since_epoch(date),
-            ))),
-        )?;
-        // An empty result writes no file, so the schema is kept from the plan.
-        let schema = Arc::new(df.schema().as_arrow().clone());
-        let path = dir.join(&step.output);
-        std::fs::create_dir_all(&path)?;
-        let path_str = format!("{}/", path.display());
-        df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
-            .await
-            .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
-        // Replace whatever an earlier date registered under the same name.
-        ctx.deregister_table(step.output.as_str())?;
-        ctx.register_parquet(
-            quote_ident(&step.output),
-            &path_str,
-            ParquetReadOptions::default().schema(&schema),
-        )
-        .await?;
-        let rows_out = count_rows(ctx, &step.output).await?;
         Ok(StepResult::Done {
             rows_in,
-            rows_out,
+            outputs,
             duration_ms: started.elapsed().as_millis() as u64,
-            path,
         })
     }
 }
@@ -623,13 +644,39 @@ async fn register_views(
     job: &Job,
     date: NaiveDate,
     run_id: &str,
+    staging: Option<&Path>,
 ) -> Result<()> {
     for v in &job.views {
         let file = job.root.join(&v.sql);
         let sql = job::render(&read_file(&file)?, &file, job, date, run_id)?;
         let df = plan_sql(ctx, &sql, &file).await?;
         ctx.deregister_table(v.name.as_str())?;
-        ctx.register_table(quote_ident(&v.name), df.into_view())?;
+        match staging {
+            Some(dir) if v.materialize => {
+                let started = Instant::now();
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let path = dir.join("_views").join(&v.name);
+                std::fs::create_dir_all(&path)?;
+                let path_str = format!("{}/", path.display());
+                df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+                    .await
+                    .map_err(|e| Error::from(e).context(format!("view {}", v.name)))?;
+                ctx.register_parquet(
+                    quote_ident(&v.name),
+                    &path_str,
+                    ParquetReadOptions::default().schema(&schema),
+                )
+                .await?;
+                tracing::info!(
+                    view = %v.name,
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "view materialized"
+                );
+            }
+            _ => {
+                ctx.register_table(quote_ident(&v.name), df.into_view())?;
+            }
+        }
     }
     Ok(())
 }
@@ -656,10 +703,14 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
         let run_id = "dry-run";
         let mut steps = Vec::new();
         let mut skipped: HashSet<String> = HashSet::new();
-        register_views(ctx, &opts.job, date, run_id).await?;
+        register_views(ctx, &opts.job, date, run_id, None).await?;
         for step in &opts.job.steps {
             let files = opts.job.files_of(step);
-            let sql = job::render(&read_file(&files[0])?, &files[0], &opts.job, date, run_id)?;
+            let (inputs, checks) = files.split_at(step.input_count());
+            let mut sqls = Vec::new();
+            for f in inputs {
+                sqls.push(job::render(&read_file(f)?, f, &opts.job, date, run_id)?);
+            }
             let skip = step
                 .requires
                 .iter()
@@ -668,35 +719,39 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 .or_else(|| {
                     skipped
                         .iter()
-                        .find(|s| mentions(&sql, s))
+                        .find(|s| sqls.iter().any(|sql| mentions(sql, s)))
                         .map(|s| format!("it reads {s}, whose step was skipped"))
                 });
             if let Some(reason) = skip {
-                skipped.insert(step.output.clone());
+                skipped.extend(step.outputs.iter().cloned());
                 steps.push(StepOutcome::skipped(step, reason));
                 continue;
             }
-            for check in &files[1..] {
+            for check in checks {
                 let c = job::render(&read_file(check)?, check, &opts.job, date, run_id)?;
                 plan_sql(ctx, &c, check).await?.into_optimized_plan()?;
             }
-            let df = plan_sql(ctx, &sql, &files[0]).await?;
-            let plan = df.into_optimized_plan()?;
-            // Later steps may read this output: register an empty table of its shape.
-            let schema = Arc::new(plan.schema().as_arrow().clone());
-            ctx.deregister_table(step.output.as_str())?;
-            if matches!(step.kind, StepKind::Sql(_)) {
-                ctx.register_table(
-                    quote_ident(&step.output),
-                    Arc::new(MemTable::try_new(schema, vec![vec![]])?),
-                )?;
+            let mut schema = None;
+            for (sql, f) in sqls.iter().zip(inputs) {
+                let plan = plan_sql(ctx, sql, f).await?.into_optimized_plan()?;
+                schema = Some(Arc::new(plan.schema().as_arrow().clone()));
             }
-            let url = results_root
-                .join(&format!("{}/", step.output))
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            summary
-                .outputs
-                .push(format!("{} (partition {PARTITION_COL}={date})", url));
+            for table in &step.outputs {
+                ctx.deregister_table(table.as_str())?;
+                // Later steps may read a SQL output: register an empty table of its shape.
+                if let (StepKind::Sql(_), Some(schema)) = (&step.kind, &schema) {
+                    ctx.register_table(
+                        quote_ident(table),
+                        Arc::new(MemTable::try_new(schema.clone(), vec![vec![]])?),
+                    )?;
+                }
+                let url = results_root
+                    .join(&format!("{table}/"))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                summary
+                    .outputs
+                    .push(format!("{} (partition {PARTITION_COL}={date})", url));
+            }
             steps.push(StepOutcome::planned(step));
         }
         for t in [rejects::TABLE, runs::TABLE] {

@@ -10,6 +10,7 @@
 //! `momentum_window_days - 1` days, absent days as zeros), `clicks_z` (null
 //! when the baseline does not vary), `code_orders_today`, `code_orders_7d`.
 
+use arrow::array::RecordBatch;
 use polars::prelude::*;
 
 use super::TransformContext;
@@ -29,7 +30,25 @@ pub fn window_days(ctx: &TransformContext<'_>) -> Result<i64> {
     }
 }
 
-pub(super) fn run(input: DataFrame, ctx: &TransformContext<'_>) -> Result<DataFrame> {
+/// The built-in's entry point: Arrow in and out through the C Data Interface
+/// bridge, Polars inside.
+pub(super) fn run_tables(
+    inputs: Vec<super::Table>,
+    ctx: &TransformContext<'_>,
+) -> Result<Vec<super::Table>> {
+    let table = &inputs[0];
+    let input = if table.batches.is_empty() {
+        crate::bridge::to_polars(&[RecordBatch::new_empty(table.schema.clone())])?
+    } else {
+        crate::bridge::to_polars(&table.batches)?
+    };
+    let mut out = run(input, ctx)?;
+    let batches = crate::bridge::from_polars(&mut out)?;
+    Ok(vec![super::Table::new(batches[0].schema(), batches)])
+}
+
+/// The computation on a Polars frame (see the module docs).
+pub fn run(input: DataFrame, ctx: &TransformContext<'_>) -> Result<DataFrame> {
     let n = window_days(ctx)?;
     let prior = (n - 1) as f64;
     let idx = col("day_index").cast(DataType::Int64);

@@ -1,10 +1,12 @@
-//! Built-in transforms: small per-series numerics that are clearer in Polars
-//! or plain Rust than in SQL. The heavy lifting (scans, joins, aggregation)
-//! happens in the step's input SQL; a transform receives that small result as
-//! a Polars DataFrame and returns its output table.
+//! Built-in transforms: work that is clearer in Polars or plain Rust than in
+//! SQL. The heavy lifting (scans, joins, aggregation) happens in the step's
+//! input SQL; a transform receives those (much smaller) results as Arrow
+//! tables and returns its output tables.
 
-mod creator_momentum;
+pub mod creator_momentum;
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;
 
 use crate::error::Result;
@@ -19,18 +21,70 @@ pub struct TransformContext<'a> {
     pub params: &'a Params,
 }
 
-/// A built-in transform.
-pub type Transform =
-    fn(polars::prelude::DataFrame, &TransformContext<'_>) -> Result<polars::prelude::DataFrame>;
+/// One table going into or out of a transform.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Its schema (kept even when there are no batches).
+    pub schema: SchemaRef,
+    /// Its rows.
+    pub batches: Vec<RecordBatch>,
+}
 
-const BUILTINS: &[(&str, Transform)] = &[("creator_momentum", creator_momentum::run)];
+impl Table {
+    /// A table from batches that all share `schema`.
+    pub fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        Table { schema, batches }
+    }
+
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A built-in transform: its inputs in order, its outputs in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    /// Name used in job files.
+    pub name: &'static str,
+    /// What each input holds (for error messages; the job lists the SQL files
+    /// in this order).
+    pub inputs: &'static [&'static str],
+    /// The result tables it writes, in this order.
+    pub outputs: &'static [&'static str],
+    /// The computation.
+    pub run: fn(Vec<Table>, &TransformContext<'_>) -> Result<Vec<Table>>,
+}
+
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "creator_momentum",
+        inputs: &["daily clicks and code orders per creator"],
+        outputs: &["creator_momentum"],
+        run: creator_momentum::run_tables,
+    },
+    Builtin {
+        name: "attribution",
+        inputs: &[
+            "touches of the journeys that converted in the window",
+            "paths of the journeys that did not convert, with counts",
+        ],
+        outputs: &[
+            "touch_credit",
+            "attribution_summary",
+            "markov_transitions",
+            "attribution_paths",
+        ],
+        run: crate::attribution::run_tables,
+    },
+];
 
 /// The transform called `name`.
-pub fn lookup(name: &str) -> Option<Transform> {
-    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+pub fn lookup(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
 }
 
 /// Names of all built-in transforms.
 pub fn names() -> Vec<&'static str> {
-    BUILTINS.iter().map(|(n, _)| *n).collect()
+    BUILTINS.iter().map(|b| b.name).collect()
 }

@@ -30,7 +30,7 @@ fn every_result_table_is_documented() {
     for t in job
         .steps
         .iter()
-        .map(|s| s.output.as_str())
+        .flat_map(|s| s.outputs.iter().map(String::as_str))
         .chain(["rejects", "runs"])
     {
         assert!(

@@ -172,7 +172,7 @@ async fn nightly_run_matches_an_independent_computation() {
     );
     assert_eq!(
         runs.lines().nth(1).unwrap(),
-        format!("success,0,4,{DATE}"),
+        format!("success,0,6,{DATE}"),
         "{runs}"
     );
 }
@@ -287,7 +287,7 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
             .iter()
             .filter(|x| x["status"] == "planned")
             .count(),
-        4
+        6
     );
     assert!(s["input_files"].as_array().unwrap().len() > 10);
     assert!(!output.exists(), "a dry run writes nothing");

@@ -1,6 +1,7 @@
 //! Built-in transforms against hand-computed values.
 
-use halo::transforms::{TransformContext, lookup};
+use halo::transforms::TransformContext;
+use halo::transforms::creator_momentum;
 use polars::prelude::*;
 
 #[test]
@@ -39,7 +40,7 @@ fn creator_momentum_matches_a_hand_computation() {
         date: chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
         params: &params,
     };
-    let out = lookup("creator_momentum").unwrap()(df, &ctx).unwrap();
+    let out = creator_momentum::run(df, &ctx).unwrap();
     assert_eq!(out.height(), 2);
     let get_f = |c: &str, r: usize| out.column(c).unwrap().f64().unwrap().get(r);
     let get_i = |c: &str, r: usize| out.column(c).unwrap().i64().unwrap().get(r);

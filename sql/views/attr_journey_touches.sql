@@ -1,0 +1,111 @@
+-- The touches of every journey the attribution of the run date uses, one row
+-- per touch, numbered within its journey (touch_seq 1 = earliest).
+--
+-- Journeys: a person's events are ordered by (time, then a tie-break that
+-- puts an order's own code touch just before it, then event id, then kind);
+-- a journey ends at each order and the next one starts after it, so a touch
+-- counts for one order only. A touch belongs to an order when it lies in the
+-- half-open lookback (ordered_at - lookback, ordered_at]. Only the last
+-- ${attribution_max_touches} touches are kept (0 = all).
+--
+-- Which journeys: converting ones whose order lies in the window
+-- [lookback_start, day_end), and the open (non-converting) journey of every
+-- person whose last touch lies in the window and who has not ordered since;
+-- an open journey looks back from its last touch. Orders in the window
+-- without any touch appear with touch_seq NULL, so totals reconcile.
+WITH orders_w AS (
+    SELECT o.order_id,
+           o.ordered_at,
+           CASE
+             WHEN coalesce(o.customer_id, i.customer_id) IS NOT NULL
+               THEN 'c:' || coalesce(o.customer_id, i.customer_id)
+             WHEN o.anonymous_id IS NOT NULL THEN 'a:' || o.anonymous_id
+             ELSE 'o:' || o.order_id
+           END AS person_id
+    FROM orders o
+    LEFT JOIN attr_identity i ON o.anonymous_id = i.anonymous_id
+    WHERE o.ordered_at >= ${lookback_start} - ${lookback_interval}
+      AND o.ordered_at < ${day_end}
+),
+events AS (
+    -- ordinary touches: k1 = 0 sorts them before an order at the same instant
+    SELECT t.person_id, t.touch_at AS at, 0 AS k1, t.event_id AS k2, 0 AS k3,
+           0 AS is_order, CAST(NULL AS VARCHAR) AS order_id,
+           t.event_id, t.touch_kind, t.channel, t.creator_id, t.content_id,
+           t.platform, t.format
+    FROM attr_touches t
+    UNION ALL
+    -- a code touch sorts right before its own order (same k1, k2; k3 = 0)
+    SELECT w.person_id, c.ordered_at AS at, 1 AS k1, c.order_id AS k2, 0 AS k3,
+           0 AS is_order, CAST(NULL AS VARCHAR) AS order_id,
+           c.order_id || '/' || c.creator_id AS event_id, 'code' AS touch_kind,
+           'creator:' || c.creator_id AS channel, c.creator_id,
+           CAST(NULL AS VARCHAR) AS content_id, CAST(NULL AS VARCHAR) AS platform,
+           CAST(NULL AS VARCHAR) AS format
+    FROM creator_code_orders c
+    JOIN orders_w w ON c.order_id = w.order_id
+    UNION ALL
+    SELECT w.person_id, w.ordered_at AS at, 1 AS k1, w.order_id AS k2, 1 AS k3,
+           1 AS is_order, w.order_id,
+           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
+           CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
+           CAST(NULL AS VARCHAR)
+    FROM orders_w w
+),
+numbered AS (
+    SELECT *,
+           coalesce(sum(is_order) OVER (
+               PARTITION BY person_id ORDER BY at, k1, k2, k3, touch_kind
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS journey_no
+    FROM events
+),
+ends AS (
+    -- each journey's end: its order, or for the open journey its last touch
+    SELECT person_id, journey_no,
+           max(order_id) AS order_id,
+           max(CASE WHEN is_order = 1 THEN at END) AS ordered_at,
+           max(at) AS last_at
+    FROM numbered
+    GROUP BY person_id, journey_no
+),
+kept AS (
+    SELECT n.person_id, n.journey_no, e.order_id, e.ordered_at,
+           n.at AS touch_at, n.k1, n.k2, n.k3, n.event_id, n.touch_kind, n.channel,
+           n.creator_id, n.content_id, n.platform, n.format
+    FROM numbered n
+    JOIN ends e ON n.person_id = e.person_id AND n.journey_no = e.journey_no
+    WHERE n.is_order = 0
+      AND (
+        (e.order_id IS NOT NULL
+           AND e.ordered_at >= ${lookback_start}
+           AND n.at > e.ordered_at - ${lookback_interval})
+        OR (e.order_id IS NULL
+           AND e.last_at >= ${lookback_start}
+           AND n.at > e.last_at - ${lookback_interval})
+      )
+),
+ranked AS (
+    SELECT *,
+           row_number() OVER (
+               PARTITION BY person_id, journey_no
+               ORDER BY touch_at DESC, k1 DESC, k2 DESC, k3 DESC, touch_kind DESC) AS from_end,
+           count(*) OVER (PARTITION BY person_id, journey_no) AS n_touches
+    FROM kept
+)
+SELECT person_id, journey_no, order_id, ordered_at,
+       CAST(least(n_touches, CASE WHEN ${attribution_max_touches} > 0
+                                  THEN ${attribution_max_touches} ELSE n_touches END)
+            - from_end + 1 AS INT) AS touch_seq,
+       touch_at, event_id, touch_kind, channel, creator_id, content_id, platform, format
+FROM ranked
+WHERE ${attribution_max_touches} <= 0 OR from_end <= ${attribution_max_touches}
+UNION ALL
+-- orders of the window without any touch
+SELECT w.person_id, CAST(NULL AS BIGINT) AS journey_no, w.order_id, w.ordered_at,
+       CAST(NULL AS INT) AS touch_seq, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS touch_at,
+       CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
+       CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
+       CAST(NULL AS VARCHAR)
+FROM orders_w w
+WHERE w.ordered_at >= ${lookback_start}
+  AND w.order_id NOT IN (SELECT order_id FROM kept WHERE order_id IS NOT NULL)
