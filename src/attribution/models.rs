@@ -219,7 +219,12 @@ impl Fitted {
                 Model::Linear => rules::linear(n),
                 Model::LinearDistinct | Model::ShapleySimplified => rules::linear_distinct(j.channels),
                 Model::PositionBased => {
-                    rules::position_based(n, settings.position_first, settings.position_last)
+                    rules::position_based(
+                        n,
+                        settings.position_first,
+                        settings.position_middle,
+                        settings.position_last,
+                    )
                 }
                 Model::TimeDecay => rules::time_decay(j.ages_hours, settings.half_life_hours),
                 _ => unreachable!("global models are fitted"),

@@ -49,15 +49,15 @@ pub fn linear_distinct(channels: &[u32]) -> Vec<f64> {
         .collect()
 }
 
-/// Position-based (U-shaped). `first` and `last` are the end weights; the
-/// rest is spread evenly over the middle. One position gets everything; two
+/// Position-based (U-shaped). `first` and `last` are the end weights,
+/// `middle` is spread evenly over the positions between them. One position gets everything; two
 /// positions get half each (Google Ads, fractribution, Snowplow, DP6).
-pub fn position_based(n: usize, first: f64, last: f64) -> Vec<f64> {
+pub fn position_based(n: usize, first: f64, middle: f64, last: f64) -> Vec<f64> {
     match n {
         1 => vec![1.0],
         2 => vec![0.5, 0.5],
         _ => {
-            let mid = (1.0 - first - last) / (n - 2) as f64;
+            let mid = middle / (n - 2) as f64;
             let mut w = vec![mid; n];
             w[0] = first;
             w[n - 1] = last;
@@ -86,9 +86,9 @@ mod tests {
 
     #[test]
     fn position_based_cases() {
-        assert_eq!(position_based(1, 0.4, 0.4), vec![1.0]);
-        assert_eq!(position_based(2, 0.4, 0.4), vec![0.5, 0.5]);
-        let w = position_based(4, 0.4, 0.4);
+        assert_eq!(position_based(1, 0.4, 0.2, 0.4), vec![1.0]);
+        assert_eq!(position_based(2, 0.4, 0.2, 0.4), vec![0.5, 0.5]);
+        let w = position_based(4, 0.4, 0.2, 0.4);
         assert!((w[1] - 0.1).abs() < 1e-15 && (w[2] - 0.1).abs() < 1e-15);
         assert_eq!((w[0], w[3]), (0.4, 0.4));
     }

@@ -19,6 +19,8 @@ pub struct Settings {
     /// [0.4, 0.2, 0.4]); the middle share is what is left.
     pub position_first: f64,
     /// See `position_first`.
+    pub position_middle: f64,
+    /// See `position_first`.
     pub position_last: f64,
     /// `attribution_non_direct`: channels `last_non_direct` skips
     /// (default ["direct"]).
@@ -44,6 +46,7 @@ impl Default for Settings {
             transform: PathTransform::Exposure,
             half_life_hours: 168.0,
             position_first: 0.4,
+            position_middle: 0.2,
             position_last: 0.4,
             non_direct: vec!["direct".into()],
             shapley_exact_max: 12,
@@ -88,6 +91,7 @@ impl Settings {
             match w.as_deref() {
                 Some([f, m, l]) if *f >= 0.0 && *m >= 0.0 && *l >= 0.0 && ((f + m + l) - 1.0).abs() < 1e-9 => {
                     s.position_first = *f;
+                    s.position_middle = *m;
                     s.position_last = *l;
                 }
                 _ => return Err(bad("attribution_position_weights", "[first, middle, last], non-negative, summing to 1", v)),

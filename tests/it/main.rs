@@ -1,5 +1,6 @@
 //! halo's integration tests: one binary, a module per area.
 
+mod attribution;
 mod bridge;
 mod common;
 mod contract;

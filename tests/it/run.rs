@@ -15,6 +15,13 @@ use crate::common::{halo, nightly, nightly_args, run_nightly, sql_csv, summary, 
 const DATE: &str = "2026-10-25";
 
 /// Every result table as sorted CSV, without the columns that differ by run.
+/// The columns of `journeys` as CSV can hold them (lists joined).
+pub const JOURNEY_COLUMNS: &str = "journey_id, person_id, converted, order_id, ordered_at, value, ended_at, \
+     n_touches, path, array_to_string(touch_kinds, '|') AS kinds, array_to_string(touch_ids, '|') AS ids, \
+     array_to_string(touch_times, '|') AS times, array_to_string(creator_ids, '|') AS creators, \
+     array_to_string(content_ids, '|') AS contents, array_to_string(platforms, '|') AS platforms, \
+     array_to_string(formats, '|') AS formats, dt";
+
 fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (t, cols) in [
@@ -22,6 +29,11 @@ fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
         ("daily_orders", "*"),
         ("creator_daily", "*"),
         ("creator_momentum", "*"),
+        ("journeys", JOURNEY_COLUMNS),
+        ("touch_credit", "*"),
+        ("attribution_summary", "*"),
+        ("markov_transitions", "*"),
+        ("attribution_paths", "*"),
         (
             "rejects",
             "\"table\", reason, file, row_number, \"row\", dt",
