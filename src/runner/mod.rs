@@ -324,8 +324,9 @@ impl Invocation<'_> {
             .collect();
         let mut skipped_outputs: HashSet<String> = HashSet::new();
         let mut written: Vec<(String, PathBuf)> = Vec::new();
-        if let Err(e) = register_views(ctx, &opts.job, date, run_id, Some(&dir)).await {
-            return Err((e, steps));
+        match register_views(ctx, &opts.job, date, run_id, Some(&dir)).await {
+            Ok(materialized) => steps.extend(materialized),
+            Err(e) => return Err((e, steps)),
         }
         for step in &opts.job.steps {
             match self
@@ -638,14 +639,17 @@ impl Invocation<'_> {
     }
 }
 
-/// Registers the job's views for one date.
+/// Registers the job's views for `date`. Views marked `materialize` are
+/// computed into staging (when `staging` is given) and reported like steps,
+/// named `view:<name>`, so their cost shows in the summary and `runs`.
 async fn register_views(
     ctx: &SessionContext,
     job: &Job,
     date: NaiveDate,
     run_id: &str,
     staging: Option<&Path>,
-) -> Result<()> {
+) -> Result<Vec<StepOutcome>> {
+    let mut outcomes = Vec::new();
     for v in &job.views {
         let file = job.root.join(&v.sql);
         let sql = job::render(&read_file(&file)?, &file, job, date, run_id)?;
@@ -667,18 +671,25 @@ async fn register_views(
                     ParquetReadOptions::default().schema(&schema),
                 )
                 .await?;
-                tracing::info!(
-                    view = %v.name,
-                    duration_ms = started.elapsed().as_millis() as u64,
-                    "view materialized"
-                );
+                let rows_out = count_rows(ctx, &v.name).await?;
+                let duration_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(view = %v.name, rows_out, duration_ms, "view materialized");
+                outcomes.push(StepOutcome {
+                    step: format!("view:{}", v.name),
+                    output: String::new(),
+                    status: "ok".into(),
+                    reason: None,
+                    rows_in: 0,
+                    rows_out,
+                    duration_ms,
+                });
             }
             _ => {
                 ctx.register_table(quote_ident(&v.name), df.into_view())?;
             }
         }
     }
-    Ok(())
+    Ok(outcomes)
 }
 
 async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {

@@ -184,7 +184,7 @@ async fn nightly_run_matches_an_independent_computation() {
     );
     assert_eq!(
         runs.lines().nth(1).unwrap(),
-        format!("success,0,6,{DATE}"),
+        format!("success,0,7,{DATE}"),
         "{runs}"
     );
 }
