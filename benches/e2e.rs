@@ -3,7 +3,8 @@
 //! second per step and the peak resident memory.
 //!
 //! `cargo bench --bench e2e` (scale `large` by default; `HALO_BENCH_SCALE=small`
-//! for a quick look; `HALO_BENCH_DIR` for the cache, default `~/.cache/halo-bench`).
+//! for a quick look; `HALO_BENCH_DIR` for the cache, default `~/.cache/halo-bench`;
+//! `HALO_BENCH_ONE_DATE=1` skips the backfill).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -68,6 +69,9 @@ fn main() {
             ),
         ),
     ] {
+        if label != "one date" && std::env::var("HALO_BENCH_ONE_DATE").is_ok() {
+            continue;
+        }
         let out = tempfile::tempdir().expect("tempdir");
         let opts = RunOptions {
             job: job.clone(),
@@ -91,6 +95,9 @@ fn main() {
             input_rows as f64 / load_secs
         );
         for d in &s.dates {
+            if let Some(e) = &d.error {
+                println!("  {} {}: {e}", d.date, d.status);
+            }
             for st in &d.steps {
                 let rate = if st.duration_ms > 0 {
                     st.rows_in as f64 / (st.duration_ms as f64 / 1000.0)

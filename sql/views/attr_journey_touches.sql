@@ -59,53 +59,50 @@ numbered AS (
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS journey_no
     FROM events
 ),
-ends AS (
-    -- each journey's end: its order, or for the open journey its last touch
-    SELECT person_id, journey_no,
-           max(order_id) AS order_id,
-           max(CASE WHEN is_order = 1 THEN at END) AS ordered_at,
-           max(at) AS last_at
-    FROM numbered
-    GROUP BY person_id, journey_no
-),
-kept AS (
-    SELECT n.person_id, n.journey_no, e.order_id, e.ordered_at,
-           n.at AS touch_at, n.k1, n.k2, n.k3, n.event_id, n.touch_kind, n.channel,
-           n.creator_id, n.content_id, n.platform, n.format
-    FROM numbered n
-    JOIN ends e ON n.person_id = e.person_id AND n.journey_no = e.journey_no
-    WHERE n.is_order = 0
-      AND (
-        (e.order_id IS NOT NULL
-           AND e.ordered_at >= ${lookback_start}
-           AND n.at > e.ordered_at - ${lookback_interval})
-        OR (e.order_id IS NULL
-           AND e.last_at >= ${lookback_start}
-           AND n.at > e.last_at - ${lookback_interval})
-      )
-),
-ranked AS (
+enriched AS (
+    -- each row learns its journey's end (its order, or for the open journey
+    -- its last touch) and its rank among the journey's touches from the end;
+    -- windows, not a self-join, so that every step can spill
     SELECT *,
-           row_number() OVER (
+           max(order_id) OVER (PARTITION BY person_id, journey_no) AS j_order_id,
+           max(CASE WHEN is_order = 1 THEN at END)
+               OVER (PARTITION BY person_id, journey_no) AS j_ordered_at,
+           max(at) OVER (PARTITION BY person_id, journey_no) AS j_last_at,
+           sum(1 - is_order) OVER (
                PARTITION BY person_id, journey_no
-               ORDER BY touch_at DESC, k1 DESC, k2 DESC, k3 DESC, touch_kind DESC) AS from_end,
-           count(*) OVER (PARTITION BY person_id, journey_no) AS n_touches
-    FROM kept
+               ORDER BY at DESC, k1 DESC, k2 DESC, k3 DESC, touch_kind DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS from_end
+    FROM numbered
+),
+flagged AS (
+    SELECT *,
+           is_order = 0 AND (
+             (j_order_id IS NOT NULL
+                AND j_ordered_at >= ${lookback_start}
+                AND at > j_ordered_at - ${lookback_interval})
+             OR (j_order_id IS NULL
+                AND j_last_at >= ${lookback_start}
+                AND at > j_last_at - ${lookback_interval})
+           ) AS keep
+    FROM enriched
+),
+counted AS (
+    SELECT *,
+           sum(CASE WHEN keep THEN 1 ELSE 0 END)
+               OVER (PARTITION BY person_id, journey_no) AS n_touches
+    FROM flagged
 )
-SELECT person_id, journey_no, order_id, ordered_at,
-       CAST(least(n_touches, CASE WHEN ${attribution_max_touches} > 0
-                                  THEN ${attribution_max_touches} ELSE n_touches END)
-            - from_end + 1 AS INT) AS touch_seq,
-       touch_at, event_id, touch_kind, channel, creator_id, content_id, platform, format
-FROM ranked
-WHERE ${attribution_max_touches} <= 0 OR from_end <= ${attribution_max_touches}
-UNION ALL
--- orders of the window without any touch
-SELECT w.person_id, CAST(NULL AS BIGINT) AS journey_no, w.order_id, w.ordered_at,
-       CAST(NULL AS INT) AS touch_seq, arrow_cast(NULL, 'Timestamp(Microsecond, Some("UTC"))') AS touch_at,
-       CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
-       CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
-       CAST(NULL AS VARCHAR)
-FROM orders_w w
-WHERE w.ordered_at >= ${lookback_start}
-  AND w.order_id NOT IN (SELECT order_id FROM kept WHERE order_id IS NOT NULL)
+-- The kept touches (the lookback drops only a journey's oldest touches, so
+-- their rank from the end is unaffected), and the orders of the window that
+-- kept no touch, as one row with touch_seq NULL.
+SELECT person_id, journey_no, j_order_id AS order_id, j_ordered_at AS ordered_at,
+       CASE WHEN keep THEN
+         CAST(least(n_touches, CASE WHEN ${attribution_max_touches} > 0
+                                    THEN ${attribution_max_touches} ELSE n_touches END)
+              - from_end + 1 AS INT)
+       END AS touch_seq,
+       CASE WHEN keep THEN at END AS touch_at,
+       event_id, touch_kind, channel, creator_id, content_id, platform, format
+FROM counted
+WHERE (keep AND (${attribution_max_touches} <= 0 OR from_end <= ${attribution_max_touches}))
+   OR (is_order = 1 AND n_touches = 0 AND at >= ${lookback_start})
