@@ -5,25 +5,10 @@
 -- The touches are parallel lists in touch order (element i of every list is
 -- touch i); unnest them together to get one row per touch.
 -- Over the lookback's partitions these are the journeys the models used.
-WITH ends AS (
+WITH j AS (
     SELECT person_id, coalesce(journey_no, -1) AS journey_no, order_id,
-           max(touch_at) AS last_touch_at
-    FROM attr_journey_touches
-    GROUP BY person_id, coalesce(journey_no, -1), order_id
-),
-picked AS (
-    SELECT e.person_id, e.journey_no, e.order_id, e.last_touch_at, v.ordered_at, v.value
-    FROM ends e
-    LEFT JOIN attr_order_values v ON e.order_id = v.order_id
-    WHERE coalesce(v.ordered_at, e.last_touch_at) >= ${day_start}
-      AND coalesce(v.ordered_at, e.last_touch_at) < ${day_end}
-),
-j AS (
-    SELECT p.person_id, p.journey_no, p.order_id,
-           max(p.last_touch_at) AS last_touch_at,
-           max(p.ordered_at) AS ordered_at,
-           max(p.value) AS value,
-           count(t.touch_seq) AS n_touches,
+           max(ended_at) AS ended_at,
+           count(touch_seq) AS n_touches,
            array_agg(channel ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS channels,
            array_agg(touch_kind ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS touch_kinds,
            array_agg(touch_at ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS touch_times,
@@ -32,21 +17,21 @@ j AS (
            array_agg(content_id ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS content_ids,
            array_agg(platform ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS platforms,
            array_agg(format ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS formats
-    FROM picked p
-    JOIN attr_journey_touches t
-      ON t.person_id = p.person_id AND coalesce(t.journey_no, -1) = p.journey_no
-    GROUP BY p.person_id, p.journey_no, p.order_id
+    FROM attr_journey_touches
+    WHERE ended_at >= ${day_start} AND ended_at < ${day_end}
+    GROUP BY person_id, coalesce(journey_no, -1), order_id
 )
 SELECT coalesce(j.order_id, j.person_id || '#' || CAST(j.journey_no AS VARCHAR)) AS journey_id,
        j.person_id,
        j.order_id IS NOT NULL AS converted,
        j.order_id,
-       j.ordered_at,
-       j.value,
-       coalesce(j.ordered_at, j.last_touch_at) AS ended_at,
+       v.ordered_at,
+       v.value,
+       j.ended_at,
        CAST(j.n_touches AS INT) AS n_touches,
        array_to_string(j.channels, ' > ') AS path,
        j.channels, j.touch_kinds, j.touch_times, j.touch_ids,
        j.creator_ids, j.content_ids, j.platforms, j.formats
 FROM j
+LEFT JOIN attr_order_values v ON j.order_id = v.order_id
 ORDER BY journey_id

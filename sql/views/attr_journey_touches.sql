@@ -1,5 +1,6 @@
 -- The touches of every journey the attribution of the run date uses, one row
--- per touch, numbered within its journey (touch_seq 1 = earliest).
+-- per touch, numbered within its journey (touch_seq 1 = earliest), with the
+-- journey's end (ended_at: its order time, or its last touch when open).
 --
 -- Journeys: a person's events are ordered by (time, then a tie-break that
 -- puts an order's own code touch just before it, then event id, then kind);
@@ -96,6 +97,7 @@ counted AS (
 -- their rank from the end is unaffected), and the orders of the window that
 -- kept no touch, as one row with touch_seq NULL.
 SELECT person_id, journey_no, j_order_id AS order_id, j_ordered_at AS ordered_at,
+       CASE WHEN j_order_id IS NOT NULL THEN j_ordered_at ELSE j_last_at END AS ended_at,
        CASE WHEN keep THEN
          CAST(least(n_touches, CASE WHEN ${attribution_max_touches} > 0
                                     THEN ${attribution_max_touches} ELSE n_touches END)

@@ -7,7 +7,7 @@ use arrow::array::{
     StringArray, TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, TimeUnit};
+use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
 use crate::transforms::Table;
@@ -58,7 +58,7 @@ pub struct Journeys {
     /// Orders of the window, by order_id.
     pub conversions: Vec<Conversion>,
     /// Non-converting raw paths (channel ids) with their journey counts,
-    /// sorted by path.
+    /// sorted by channel names.
     pub nulls: Vec<(Vec<u32>, f64)>,
     /// Channel names.
     pub channels: Interner,
@@ -80,7 +80,8 @@ fn opt(a: &StringArray, i: usize) -> Option<String> {
 
 /// Parses the inputs: [0] one row per touch of each converting journey of
 /// the window (an order without touches has one row with touch_seq null),
-/// [1] one row per distinct non-converting path with its journey count.
+/// [1] the touches of the open journeys ordered by (person_id, journey_no,
+/// touch_seq).
 pub fn read(inputs: &[Table]) -> Result<Journeys> {
     let [conv, nulls] = inputs else {
         return Err(Error::Internal("attribution takes two inputs".into()));
@@ -156,30 +157,40 @@ pub fn read(inputs: &[Table]) -> Result<Journeys> {
         conversions[index[&order]].touches.push(touch);
     }
 
-    let t = "non-converting paths";
-    let mut null_rows: Vec<(Vec<String>, f64)> = Vec::new();
-    let list_type = DataType::List(std::sync::Arc::new(Field::new("item", DataType::Utf8, true)));
+    // Open journeys arrive as touches ordered by (person, journey, seq):
+    // fold consecutive rows of one journey into a path, count paths.
+    let t = "open journey touches";
+    let mut counts: HashMap<Vec<u32>, f64> = HashMap::new();
+    let mut current: Option<(String, i64)> = None;
+    let mut path: Vec<u32> = Vec::new();
     for b in &nulls.batches {
-        let path = cast(column(b, t, "path")?, &list_type)?;
-        let path = path.as_list::<i32>();
-        let count = cast(column(b, t, "journeys")?, &DataType::Int64)?;
-        let count: &Int64Array = count.as_primitive();
+        let person = strings(b, t, "person_id")?;
+        let journey = cast(column(b, t, "journey_no")?, &DataType::Int64)?;
+        let journey: &Int64Array = journey.as_primitive();
+        let channel = strings(b, t, "channel")?;
         for i in 0..b.num_rows() {
-            let p = path.value(i);
-            let p = p.as_string::<i32>();
-            let chans: Vec<String> = (0..p.len()).map(|k| p.value(k).to_string()).collect();
-            null_rows.push((chans, count.value(i) as f64));
+            let same = current
+                .as_ref()
+                .is_some_and(|(p, n)| p == person.value(i) && *n == journey.value(i));
+            if !same {
+                if !path.is_empty() {
+                    *counts.entry(std::mem::take(&mut path)).or_insert(0.0) += 1.0;
+                }
+                current = Some((person.value(i).to_string(), journey.value(i)));
+            }
+            path.push(channels.id(channel.value(i)));
         }
     }
-    null_rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut nulls_out: Vec<(Vec<u32>, f64)> = Vec::with_capacity(null_rows.len());
-    for (p, n) in null_rows {
-        let ids: Vec<u32> = p.iter().map(|c| channels.id(c)).collect();
-        match nulls_out.last_mut() {
-            Some(last) if last.0 == ids => last.1 += n,
-            _ => nulls_out.push((ids, n)),
-        }
+    if !path.is_empty() {
+        *counts.entry(path).or_insert(0.0) += 1.0;
     }
+    // Sorted by channel names, so the order never depends on interning.
+    let mut nulls_out: Vec<(Vec<u32>, f64)> = counts.into_iter().collect();
+    nulls_out.sort_by(|a, b| {
+        let na = a.0.iter().map(|&c| channels.name(c));
+        let nb = b.0.iter().map(|&c| channels.name(c));
+        na.cmp(nb)
+    });
     Ok(Journeys {
         conversions,
         nulls: nulls_out,

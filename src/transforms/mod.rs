@@ -67,7 +67,7 @@ const BUILTINS: &[Builtin] = &[
         name: "attribution",
         inputs: &[
             "touches of the journeys that converted in the window",
-            "paths of the journeys that did not convert, with counts",
+            "touches of the open journeys, in journey and touch order",
         ],
         outputs: &[
             "touch_credit",
