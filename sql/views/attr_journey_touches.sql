@@ -61,23 +61,30 @@ numbered AS (
     FROM events
 ),
 enriched AS (
-    -- each row learns its journey's end (its order, or for the open journey
-    -- its last touch) and its rank among the journey's touches from the end;
-    -- windows, not a self-join, so that every step can spill
+    -- each row learns its journey's end and its rank among the journey's
+    -- touches from the end, from one running window in reverse event order
+    -- (the order, when there is one, is the journey's last event). Running
+    -- windows stream over sorted input; whole-partition windows would hold
+    -- the entire input in memory.
     SELECT *,
-           max(order_id) OVER (PARTITION BY person_id, journey_no) AS j_order_id,
-           max(CASE WHEN is_order = 1 THEN at END)
-               OVER (PARTITION BY person_id, journey_no) AS j_ordered_at,
-           max(at) OVER (PARTITION BY person_id, journey_no) AS j_last_at,
-           sum(1 - is_order) OVER (
-               PARTITION BY person_id, journey_no
-               ORDER BY at DESC, k1 DESC, k2 DESC, k3 DESC, touch_kind DESC
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS from_end
+           first_value(order_id) OVER w_desc AS j_order_id,
+           first_value(CASE WHEN is_order = 1 THEN at END) OVER w_desc AS j_ordered_at,
+           first_value(at) OVER w_desc AS j_last_at,
+           sum(1 - is_order) OVER w_desc AS from_end
     FROM numbered
+    WINDOW w_desc AS (
+        PARTITION BY person_id, journey_no
+        ORDER BY at DESC, k1 DESC, k2 DESC, k3 DESC, touch_kind DESC
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 flagged AS (
+    -- kept: in the lookback, and among the last attribution_max_touches
+    -- (the lookback drops only a journey's oldest touches, so the rank from
+    -- the end is the rank among kept touches)
     SELECT *,
-           is_order = 0 AND (
+           is_order = 0
+           AND (${attribution_max_touches} <= 0 OR from_end <= ${attribution_max_touches})
+           AND (
              (j_order_id IS NOT NULL
                 AND j_ordered_at >= ${lookback_start}
                 AND at > j_ordered_at - ${lookback_interval})
@@ -87,24 +94,23 @@ flagged AS (
            ) AS keep
     FROM enriched
 ),
-counted AS (
+sequenced AS (
+    -- kept touches numbered from 1 in event order; on the order row (the
+    -- journey's last event) the running count is the journey's kept touches
     SELECT *,
-           sum(CASE WHEN keep THEN 1 ELSE 0 END)
-               OVER (PARTITION BY person_id, journey_no) AS n_touches
+           sum(CASE WHEN keep THEN 1 ELSE 0 END) OVER (
+               PARTITION BY person_id, journey_no
+               ORDER BY at, k1, k2, k3, touch_kind
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS kept_so_far
     FROM flagged
 )
--- The kept touches (the lookback drops only a journey's oldest touches, so
--- their rank from the end is unaffected), and the orders of the window that
--- kept no touch, as one row with touch_seq NULL.
+-- The kept touches, and the orders of the window that kept no touch, as one
+-- row with touch_seq NULL.
 SELECT person_id, journey_no, j_order_id AS order_id, j_ordered_at AS ordered_at,
        CASE WHEN j_order_id IS NOT NULL THEN j_ordered_at ELSE j_last_at END AS ended_at,
-       CASE WHEN keep THEN
-         CAST(least(n_touches, CASE WHEN ${attribution_max_touches} > 0
-                                    THEN ${attribution_max_touches} ELSE n_touches END)
-              - from_end + 1 AS INT)
-       END AS touch_seq,
+       CASE WHEN keep THEN CAST(kept_so_far AS INT) END AS touch_seq,
        CASE WHEN keep THEN at END AS touch_at,
        event_id, touch_kind, channel, creator_id, content_id, platform, format
-FROM counted
-WHERE (keep AND (${attribution_max_touches} <= 0 OR from_end <= ${attribution_max_touches}))
-   OR (is_order = 1 AND n_touches = 0 AND at >= ${lookback_start})
+FROM sequenced
+WHERE keep
+   OR (is_order = 1 AND kept_so_far = 0 AND at >= ${lookback_start})
