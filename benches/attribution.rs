@@ -18,7 +18,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const CHANNELS: [&str; 8] = [
-    "direct", "organic_search", "paid_search", "organic_social", "paid_social", "email", "referral", "other",
+    "direct",
+    "organic_search",
+    "paid_search",
+    "organic_social",
+    "paid_social",
+    "email",
+    "referral",
+    "other",
 ];
 
 /// Journeys: `n` people; creator popularity is Zipf-like; 1..8 touches.
@@ -29,7 +36,13 @@ fn synth(creators: usize, n: usize, seed: u64) -> Journeys {
     let mut nulls: std::collections::BTreeMap<Vec<u32>, f64> = Default::default();
     let weights: Vec<f64> = (1..=creators).map(|i| 1.0 / i as f64).collect();
     let total: f64 = weights.iter().sum();
-    let cum: Vec<f64> = weights.iter().scan(0.0, |s, w| { *s += w / total; Some(*s) }).collect();
+    let cum: Vec<f64> = weights
+        .iter()
+        .scan(0.0, |s, w| {
+            *s += w / total;
+            Some(*s)
+        })
+        .collect();
     for i in 0..n {
         let len = 1 + (rng.random::<f64>().powi(2) * 8.0) as usize;
         let mut path = Vec::with_capacity(len);
@@ -38,7 +51,10 @@ fn synth(creators: usize, n: usize, seed: u64) -> Journeys {
             let name = if rng.random::<f64>() < 0.35 {
                 has_creator = true;
                 let u: f64 = rng.random();
-                format!("creator:cr_{:05}", cum.partition_point(|&c| c < u).min(creators - 1))
+                format!(
+                    "creator:cr_{:05}",
+                    cum.partition_point(|&c| c < u).min(creators - 1)
+                )
             } else {
                 CHANNELS[rng.random_range(0..CHANNELS.len())].to_string()
             };
@@ -71,21 +87,33 @@ fn synth(creators: usize, n: usize, seed: u64) -> Journeys {
             *nulls.entry(path).or_default() += 1.0;
         }
     }
-    Journeys { conversions, nulls: nulls.into_iter().collect(), channels: names }
+    Journeys {
+        conversions,
+        nulls: nulls.into_iter().collect(),
+        channels: names,
+    }
 }
 
 fn main() {
     for creators in [50usize, 1_000, 5_000] {
         let j = synth(creators, 1_000_000, 7);
-        let s = Settings { bootstrap: 0, ..Settings::default() };
+        let s = Settings {
+            bootstrap: 0,
+            ..Settings::default()
+        };
         let prepared = halo::attribution::prepare(&j, &s);
         let ones = vec![1.0; j.conversions.len()];
         let counts: Vec<f64> = j.nulls.iter().map(|(_, n)| *n).collect();
-        let rows = halo::attribution::path_rows(&j, &prepared, &s, &ones, &counts);
+        let open = halo::attribution::open_keys(&j, &s);
+        let rows = halo::attribution::path_rows(&j, &prepared, &open, &ones, &counts);
         let paths: Vec<markov::PathCount> = rows
             .iter()
             .map(|r| markov::PathCount {
-                channels: r.key.iter().map(|&k| halo::attribution::path::key_channel(k)).collect(),
+                channels: r
+                    .key
+                    .iter()
+                    .map(|&k| halo::attribution::path::key_channel(k))
+                    .collect(),
                 conversions: r.conversions,
                 value: r.value,
                 nulls: r.nulls,
@@ -108,7 +136,12 @@ fn main() {
             if order == 1 {
                 halo_o1 = secs;
             }
-            let states = fit.transitions.iter().map(|t| &t.0).collect::<std::collections::HashSet<_>>().len();
+            let states = fit
+                .transitions
+                .iter()
+                .map(|t| &t.0)
+                .collect::<std::collections::HashSet<_>>()
+                .len();
             println!(
                 "  markov_o{order} exact: {secs:.3} s, {:.0} paths/s, {states} states",
                 rows.len() as f64 / secs
@@ -116,9 +149,17 @@ fn main() {
         }
         for (label, models, boot) in [
             ("all 11 default models, no bootstrap", Model::defaults(), 0),
-            ("all 11 default models, 100 bootstrap replicates", Model::defaults(), 100),
+            (
+                "all 11 default models, 100 bootstrap replicates",
+                Model::defaults(),
+                100,
+            ),
         ] {
-            let s = Settings { models, bootstrap: boot, ..Settings::default() };
+            let s = Settings {
+                models,
+                bootstrap: boot,
+                ..Settings::default()
+            };
             let t = Instant::now();
             let out = compute(&j, &s, 0).expect("compute");
             let secs = t.elapsed().as_secs_f64();
@@ -135,12 +176,28 @@ fn main() {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).expect("csv"));
             writeln!(f, "path;conv;value;null").unwrap();
             for r in &rows {
-                let path: Vec<&str> = r.key.iter().map(|&k| j.channels.name(halo::attribution::path::key_channel(k))).collect();
-                writeln!(f, "{};{};{:.2};{}", path.join(">"), r.conversions, r.value, r.nulls).unwrap();
+                let path: Vec<&str> = r
+                    .key
+                    .iter()
+                    .map(|&k| j.channels.name(halo::attribution::path::key_channel(k)))
+                    .collect();
+                writeln!(
+                    f,
+                    "{};{};{:.2};{}",
+                    path.join(">"),
+                    r.conversions,
+                    r.value,
+                    r.nulls
+                )
+                .unwrap();
             }
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/ca_timing.py");
-        match std::process::Command::new("python3").arg(script).arg(&csv).output() {
+        match std::process::Command::new("python3")
+            .arg(script)
+            .arg(&csv)
+            .output()
+        {
             Ok(o) if o.status.success() => {
                 let text = String::from_utf8_lossy(&o.stdout);
                 let line = text.lines().last().unwrap_or_default();
@@ -152,7 +209,9 @@ fn main() {
                     v["heuristics_s"].as_f64().unwrap_or(f64::NAN)
                 );
             }
-            _ => println!("  ChannelAttribution not available (pip install channelattribution): no ratio"),
+            _ => println!(
+                "  ChannelAttribution not available (pip install channelattribution): no ratio"
+            ),
         }
         let _ = std::fs::remove_file(&csv);
     }

@@ -6,7 +6,7 @@
 -- touch i); unnest them together to get one row per touch.
 -- Over the lookback's partitions these are the journeys the models used.
 WITH j AS (
-    SELECT person_id, coalesce(journey_no, -1) AS journey_no, order_id,
+    SELECT person_id, journey_no, order_id,
            max(ended_at) AS ended_at,
            count(touch_seq) AS n_touches,
            array_agg(channel ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS channels,
@@ -19,7 +19,7 @@ WITH j AS (
            array_agg(format ORDER BY touch_seq) FILTER (WHERE touch_seq IS NOT NULL) AS formats
     FROM attr_journey_touches
     WHERE ended_at >= ${day_start} AND ended_at < ${day_end}
-    GROUP BY person_id, coalesce(journey_no, -1), order_id
+    GROUP BY person_id, journey_no, order_id
 )
 SELECT coalesce(j.order_id, j.person_id || '#' || CAST(j.journey_no AS VARCHAR)) AS journey_id,
        j.person_id,

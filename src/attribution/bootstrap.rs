@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use crate::error::Result;
 
 use super::credit::{LEVELS, ModelCredit, NO_TOUCH, level_key};
-use super::path::Interner;
 use super::models::{Fitted, fit};
+use super::path::Interner;
 use super::{Journeys, Prepared, Settings, path_rows, touch_fractions};
 
 /// One key's interval.
@@ -94,6 +94,7 @@ struct Totals {
 fn replicate(
     j: &Journeys,
     prepared: &[Prepared],
+    open: &[Vec<u64>],
     s: &Settings,
     excluded: &[bool],
     point: &[ModelCredit],
@@ -102,9 +103,13 @@ fn replicate(
 ) -> Result<Totals> {
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     rng.set_stream(r as u64 + 1);
-    let conv_w: Vec<f64> = j.conversions.iter().map(|_| poisson(&mut rng, 1.0)).collect();
+    let conv_w: Vec<f64> = j
+        .conversions
+        .iter()
+        .map(|_| poisson(&mut rng, 1.0))
+        .collect();
     let null_w: Vec<f64> = j.nulls.iter().map(|(_, n)| poisson(&mut rng, *n)).collect();
-    let rows = path_rows(j, prepared, s, &conv_w, &null_w);
+    let rows = path_rows(j, prepared, open, &conv_w, &null_w);
     let k = idx.keys.len();
     let size = s.models.len() * LEVELS.len() * k;
     let mut out = Totals {
@@ -164,6 +169,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 pub fn intervals(
     j: &Journeys,
     prepared: &[Prepared],
+    open: &[Vec<u64>],
     s: &Settings,
     excluded: &[bool],
     point: &[ModelCredit],
@@ -174,7 +180,7 @@ pub fn intervals(
     let idx = KeyIndex::new(j);
     let reps: Vec<Totals> = (0..s.bootstrap)
         .into_par_iter()
-        .map(|r| replicate(j, prepared, s, excluded, point, &idx, r))
+        .map(|r| replicate(j, prepared, open, s, excluded, point, &idx, r))
         .collect::<Result<_>>()?;
     let k = idx.keys.len();
     let alpha = (1.0 - s.confidence) / 2.0;

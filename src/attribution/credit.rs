@@ -410,8 +410,11 @@ pub fn paths_table(
         })
         .collect();
     // Orders without touches: the empty path.
-    let untouched: Vec<&super::Conversion> =
-        j.conversions.iter().filter(|c| c.touches.is_empty()).collect();
+    let untouched: Vec<&super::Conversion> = j
+        .conversions
+        .iter()
+        .filter(|c| c.touches.is_empty())
+        .collect();
     if !untouched.is_empty() {
         out.push((
             NO_TOUCH.to_string(),

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use arrow::array::{
-    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch,
-    StringArray, TimestampMicrosecondArray,
+    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
@@ -65,13 +65,15 @@ pub struct Journeys {
 }
 
 fn column<'a>(b: &'a RecordBatch, table: &str, name: &str) -> Result<&'a dyn Array> {
-    b.column_by_name(name).map(|c| c.as_ref()).ok_or_else(|| {
-        Error::Config(format!("attribution input '{table}' has no column {name}"))
-    })
+    b.column_by_name(name)
+        .map(|c| c.as_ref())
+        .ok_or_else(|| Error::Config(format!("attribution input '{table}' has no column {name}")))
 }
 
 fn strings(b: &RecordBatch, table: &str, name: &str) -> Result<StringArray> {
-    Ok(cast(column(b, table, name)?, &DataType::Utf8)?.as_string::<i32>().clone())
+    Ok(cast(column(b, table, name)?, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
 }
 
 fn opt(a: &StringArray, i: usize) -> Option<String> {
@@ -91,7 +93,10 @@ pub fn read(inputs: &[Table]) -> Result<Journeys> {
     let mut raw_touches: Vec<(String, Touch, String)> = Vec::new();
     for b in &conv.batches {
         let order_id = strings(b, t, "order_id")?;
-        let ordered_at = cast(column(b, t, "ordered_at")?, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let ordered_at = cast(
+            column(b, t, "ordered_at")?,
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )?;
         let ordered_at: &TimestampMicrosecondArray = ordered_at.as_primitive();
         let order_date = cast(column(b, t, "order_date")?, &DataType::Date32)?;
         let order_date: &Date32Array = order_date.as_primitive();
@@ -99,7 +104,10 @@ pub fn read(inputs: &[Table]) -> Result<Journeys> {
         let value: &Decimal128Array = value.as_primitive();
         let seq = cast(column(b, t, "touch_seq")?, &DataType::Int32)?;
         let seq: &Int32Array = seq.as_primitive();
-        let touch_at = cast(column(b, t, "touch_at")?, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let touch_at = cast(
+            column(b, t, "touch_at")?,
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )?;
         let touch_at: &TimestampMicrosecondArray = touch_at.as_primitive();
         let touch_id = strings(b, t, "touch_id")?;
         let kind = strings(b, t, "touch_kind")?;

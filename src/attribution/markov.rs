@@ -153,7 +153,12 @@ pub fn fit(paths: &[PathCount], order: usize, n_channels: usize) -> Result<Fit> 
     }
     for i in 0..m {
         if to_conv[i] > 0.0 {
-            transitions.push((state(i), State::Conversion, to_conv[i], to_conv[i] / out_total[i]));
+            transitions.push((
+                state(i),
+                State::Conversion,
+                to_conv[i],
+                to_conv[i] / out_total[i],
+            ));
         }
         if to_null[i] > 0.0 {
             transitions.push((state(i), State::Null, to_null[i], to_null[i] / out_total[i]));
@@ -187,7 +192,13 @@ pub fn fit(paths: &[PathCount], order: usize, n_channels: usize) -> Result<Fit> 
         .map_err(|e| Error::Internal(format!("Markov LU: {e:?}")))?;
 
     let r_conv: Vec<f64> = (0..m)
-        .map(|i| if out_total[i] > 0.0 { to_conv[i] / out_total[i] } else { 0.0 })
+        .map(|i| {
+            if out_total[i] > 0.0 {
+                to_conv[i] / out_total[i]
+            } else {
+                0.0
+            }
+        })
         .collect();
     let r_value: Vec<f64> = (0..m)
         .map(|i| {
@@ -263,7 +274,11 @@ pub fn fit(paths: &[PathCount], order: usize, n_channels: usize) -> Result<Fit> 
             dv += n[set[x]] * sol[(x, 1)];
         }
         removal[c] = (dp / p).clamp(0.0, 1.0);
-        value_removal[c] = if v > 0.0 { (dv / v).clamp(0.0, 1.0) } else { 0.0 };
+        value_removal[c] = if v > 0.0 {
+            (dv / v).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
     }
     Ok(Fit {
         p_conversion: p,
@@ -306,7 +321,11 @@ mod tests {
     fn pychattr_vector() {
         // A>B>A>B>B>A, A>B>B>A>A, A>A: RE_A = 1, RE_B = 0.5 (attribution.md §5.1)
         let f = fit(
-            &[pc(&[0, 1, 0, 1, 1, 0], 1.0, 0.0), pc(&[0, 1, 1, 0, 0], 1.0, 0.0), pc(&[0, 0], 1.0, 0.0)],
+            &[
+                pc(&[0, 1, 0, 1, 1, 0], 1.0, 0.0),
+                pc(&[0, 1, 1, 0, 0], 1.0, 0.0),
+                pc(&[0, 0], 1.0, 0.0),
+            ],
             1,
             2,
         )
@@ -319,7 +338,11 @@ mod tests {
     fn jerednel_vector() {
         // c1>c2>c3 converts, c1 null, c2>c3 null: RE 0.5, 1, 1; P = 1/3.
         let f = fit(
-            &[pc(&[0, 1, 2], 1.0, 0.0), pc(&[0], 0.0, 1.0), pc(&[1, 2], 0.0, 1.0)],
+            &[
+                pc(&[0, 1, 2], 1.0, 0.0),
+                pc(&[0], 0.0, 1.0),
+                pc(&[1, 2], 0.0, 1.0),
+            ],
             1,
             3,
         )

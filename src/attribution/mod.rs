@@ -90,13 +90,21 @@ pub fn prepare(j: &Journeys, s: &Settings) -> Vec<Prepared> {
         .collect()
 }
 
+/// The transformed path key of every open (non-converting) path.
+pub fn open_keys(j: &Journeys, s: &Settings) -> Vec<Vec<u64>> {
+    j.nulls
+        .iter()
+        .map(|(raw, _)| path::transform(raw, s.transform).key)
+        .collect()
+}
+
 /// The aggregated transformed paths of the window, with each converting
 /// journey weighted by `conv_w[i]` and each non-converting path by
 /// `null_w[i]` (1 and its count for the point estimate). Sorted by key.
 pub fn path_rows(
     j: &Journeys,
     prepared: &[Prepared],
-    s: &Settings,
+    open_keys: &[Vec<u64>],
     conv_w: &[f64],
     null_w: &[f64],
 ) -> Vec<PathRow> {
@@ -109,12 +117,11 @@ pub fn path_rows(
         e.0 += w;
         e.1 += w * c.value_minor as f64 / 100.0;
     }
-    for ((raw, _), &w) in j.nulls.iter().zip(null_w) {
-        if raw.is_empty() || w == 0.0 {
+    for (key, &w) in open_keys.iter().zip(null_w) {
+        if key.is_empty() || w == 0.0 {
             continue;
         }
-        let key = path::transform(raw, s.transform).key;
-        acc.entry(key).or_insert((0.0, 0.0, 0.0)).2 += w;
+        acc.entry(key.clone()).or_insert((0.0, 0.0, 0.0)).2 += w;
     }
     let mut rows: Vec<PathRow> = acc
         .into_iter()
@@ -165,7 +172,12 @@ pub(crate) fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Resu
     let s = Settings::from_params(ctx.params)?;
     let journeys = input::read(&inputs)?;
     let out = compute(&journeys, &s, days_since_epoch(ctx.date))?;
-    Ok(vec![out.touch_credit, out.summary, out.transitions, out.paths])
+    Ok(vec![
+        out.touch_credit,
+        out.summary,
+        out.transitions,
+        out.paths,
+    ])
 }
 
 /// The three result tables.
@@ -186,7 +198,8 @@ pub fn compute(journeys: &Journeys, s: &Settings, date: i32) -> Result<Outputs> 
     let prepared = prepare(journeys, s);
     let ones = vec![1.0; journeys.conversions.len()];
     let counts: Vec<f64> = journeys.nulls.iter().map(|(_, n)| *n).collect();
-    let rows = path_rows(journeys, &prepared, s, &ones, &counts);
+    let open = open_keys(journeys, s);
+    let rows = path_rows(journeys, &prepared, &open, &ones, &counts);
     let n_channels = journeys.channels.len();
     let fitted = fit_all(s, &rows, n_channels)?;
     let excluded: Vec<bool> = (0..n_channels as u32)
@@ -203,7 +216,7 @@ pub fn compute(journeys: &Journeys, s: &Settings, date: i32) -> Result<Outputs> 
         "attribution: credited"
     );
     let started = std::time::Instant::now();
-    let intervals = bootstrap::intervals(journeys, &prepared, s, &excluded, &point)?;
+    let intervals = bootstrap::intervals(journeys, &prepared, &open, s, &excluded, &point)?;
     tracing::info!(
         replicates = s.bootstrap,
         ms = started.elapsed().as_millis() as u64,

@@ -39,21 +39,31 @@ pub enum Model {
 }
 
 impl Model {
-    /// The models a job runs unless told otherwise.
+    /// Every model, in the order results list them.
+    pub const ALL: [Model; 14] = [
+        Model::FirstTouch,
+        Model::LastTouch,
+        Model::LastNonDirect,
+        Model::Linear,
+        Model::LinearDistinct,
+        Model::PositionBased,
+        Model::TimeDecay,
+        Model::Markov(1),
+        Model::Markov(2),
+        Model::Markov(3),
+        Model::Markov(4),
+        Model::ShapleySimplified,
+        Model::ShapleyCounterfactual,
+        Model::ShapleyCoalition,
+    ];
+
+    /// The models a job runs unless told otherwise: all but Markov of order
+    /// 2 and above (about m^3 per fit).
     pub fn defaults() -> Vec<Model> {
-        vec![
-            Model::FirstTouch,
-            Model::LastTouch,
-            Model::LastNonDirect,
-            Model::Linear,
-            Model::LinearDistinct,
-            Model::PositionBased,
-            Model::TimeDecay,
-            Model::Markov(1),
-            Model::ShapleySimplified,
-            Model::ShapleyCounterfactual,
-            Model::ShapleyCoalition,
-        ]
+        Self::ALL
+            .into_iter()
+            .filter(|m| !matches!(m, Model::Markov(k) if *k > 1))
+            .collect()
     }
 
     /// The name in job files and result tables.
@@ -75,22 +85,7 @@ impl Model {
 
     /// Parses a model name.
     pub fn parse(s: &str) -> Result<Model> {
-        let all = [
-            Model::FirstTouch,
-            Model::LastTouch,
-            Model::LastNonDirect,
-            Model::Linear,
-            Model::LinearDistinct,
-            Model::PositionBased,
-            Model::TimeDecay,
-            Model::Markov(1),
-            Model::Markov(2),
-            Model::Markov(3),
-            Model::Markov(4),
-            Model::ShapleySimplified,
-            Model::ShapleyCounterfactual,
-            Model::ShapleyCoalition,
-        ];
+        let all = Self::ALL;
         all.into_iter().find(|m| m.name() == s).ok_or_else(|| {
             Error::Config(format!(
                 "unknown attribution model '{s}' (known: {})",
@@ -161,7 +156,11 @@ pub fn fit(model: Model, paths: &[PathRow], n_channels: usize) -> Result<Fitted>
             Fitted::Markov(markov::fit(&counts, usize::from(k), n_channels)?)
         }
         Model::ShapleyCounterfactual => Fitted::Counterfactual(
-            Rates::new(paths.iter().map(|p| (p.key.as_slice(), p.conversions, p.nulls))),
+            Rates::new(
+                paths
+                    .iter()
+                    .map(|p| (p.key.as_slice(), p.conversions, p.nulls)),
+            ),
             Mutex::new(HashMap::new()),
         ),
         Model::ShapleyCoalition => {
@@ -217,15 +216,15 @@ impl Fitted {
                 Model::LastTouch => rules::last_touch(n),
                 Model::LastNonDirect => rules::last_non(j.channels, non_direct),
                 Model::Linear => rules::linear(n),
-                Model::LinearDistinct | Model::ShapleySimplified => rules::linear_distinct(j.channels),
-                Model::PositionBased => {
-                    rules::position_based(
-                        n,
-                        settings.position_first,
-                        settings.position_middle,
-                        settings.position_last,
-                    )
+                Model::LinearDistinct | Model::ShapleySimplified => {
+                    rules::linear_distinct(j.channels)
                 }
+                Model::PositionBased => rules::position_based(
+                    n,
+                    settings.position_first,
+                    settings.position_middle,
+                    settings.position_last,
+                ),
                 Model::TimeDecay => rules::time_decay(j.ages_hours, settings.half_life_hours),
                 _ => unreachable!("global models are fitted"),
             },
@@ -243,7 +242,10 @@ impl Fitted {
                     return w.clone();
                 }
                 let w = shapley::counterfactual(j.key, rates);
-                cache.lock().expect("cache").insert(j.key.to_vec(), w.clone());
+                cache
+                    .lock()
+                    .expect("cache")
+                    .insert(j.key.to_vec(), w.clone());
                 w
             }
             Fitted::Coalition(rates, cache) => {
@@ -253,7 +255,8 @@ impl Fitted {
                     Some(phi) => phi,
                     None => {
                         let v = |s: &[u32]| rates.get(s).copied().unwrap_or(0.0);
-                        let seed = shapley::seed_of(set.iter().map(|&c| channels.name(c)), settings.seed);
+                        let seed =
+                            shapley::seed_of(set.iter().map(|&c| channels.name(c)), settings.seed);
                         let phi = shapley::normalise(shapley::coalition(
                             &set,
                             &v,
@@ -261,7 +264,10 @@ impl Fitted {
                             settings.shapley_samples,
                             seed,
                         ));
-                        cache.lock().expect("cache").insert(set.clone(), phi.clone());
+                        cache
+                            .lock()
+                            .expect("cache")
+                            .insert(set.clone(), phi.clone());
                         phi
                     }
                 };

@@ -101,7 +101,9 @@ pub fn transform(raw: &[u32], t: PathTransform) -> Transformed {
         let pos = match t {
             PathTransform::Unique => None,
             PathTransform::Exposure => (channels.last() == Some(&c)).then(|| channels.len() - 1),
-            PathTransform::First | PathTransform::Frequency => channels.iter().position(|&x| x == c),
+            PathTransform::First | PathTransform::Frequency => {
+                channels.iter().position(|&x| x == c)
+            }
         };
         let pos = pos.unwrap_or_else(|| {
             channels.push(c);
@@ -141,7 +143,10 @@ mod tests {
 
     #[test]
     fn transforms_match_fractribution_examples() {
-        assert_eq!(transform(&RAW, PathTransform::Unique).channels, RAW.to_vec());
+        assert_eq!(
+            transform(&RAW, PathTransform::Unique).channels,
+            RAW.to_vec()
+        );
         let e = transform(&RAW, PathTransform::Exposure);
         assert_eq!(e.channels, vec![3, 0, 1, 2, 3, 2]);
         assert_eq!(e.position_of, vec![0, 1, 2, 2, 3, 4, 5, 5]);

@@ -22,7 +22,10 @@ pub fn last_touch(n: usize) -> Vec<f64> {
 /// excluded; the last position when all are.
 pub fn last_non(channels: &[u32], excluded: impl Fn(u32) -> bool) -> Vec<f64> {
     let n = channels.len();
-    let i = (0..n).rev().find(|&i| !excluded(channels[i])).unwrap_or(n - 1);
+    let i = (0..n)
+        .rev()
+        .find(|&i| !excluded(channels[i]))
+        .unwrap_or(n - 1);
     let mut w = vec![0.0; n];
     w[i] = 1.0;
     w

@@ -68,10 +68,14 @@ impl Settings {
         let mut s = Settings::default();
         let x = &params.extra;
         if let Some(v) = x.get("attribution_models") {
-            let list = v.as_array().ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
+            let list = v
+                .as_array()
+                .ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
             let mut models = Vec::new();
             for m in list {
-                let name = m.as_str().ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
+                let name = m
+                    .as_str()
+                    .ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
                 models.push(Model::parse(name)?);
             }
             models.dedup();
@@ -81,25 +85,41 @@ impl Settings {
             s.models = models;
         }
         if let Some(v) = x.get("attribution_path_transform") {
-            s.transform = PathTransform::parse(v.as_str().ok_or_else(|| bad("attribution_path_transform", "a string", v))?)?;
+            s.transform = PathTransform::parse(
+                v.as_str()
+                    .ok_or_else(|| bad("attribution_path_transform", "a string", v))?,
+            )?;
         }
         if let Some(v) = x.get("attribution_half_life_hours") {
-            s.half_life_hours = number(v).filter(|h| *h > 0.0).ok_or_else(|| bad("attribution_half_life_hours", "a positive number", v))?;
+            s.half_life_hours = number(v)
+                .filter(|h| *h > 0.0)
+                .ok_or_else(|| bad("attribution_half_life_hours", "a positive number", v))?;
         }
         if let Some(v) = x.get("attribution_position_weights") {
             let w: Option<Vec<f64>> = v.as_array().map(|a| a.iter().filter_map(number).collect());
             match w.as_deref() {
-                Some([f, m, l]) if *f >= 0.0 && *m >= 0.0 && *l >= 0.0 && ((f + m + l) - 1.0).abs() < 1e-9 => {
+                Some([f, m, l])
+                    if *f >= 0.0 && *m >= 0.0 && *l >= 0.0 && ((f + m + l) - 1.0).abs() < 1e-9 =>
+                {
                     s.position_first = *f;
                     s.position_middle = *m;
                     s.position_last = *l;
                 }
-                _ => return Err(bad("attribution_position_weights", "[first, middle, last], non-negative, summing to 1", v)),
+                _ => {
+                    return Err(bad(
+                        "attribution_position_weights",
+                        "[first, middle, last], non-negative, summing to 1",
+                        v,
+                    ));
+                }
             }
         }
         if let Some(v) = x.get("attribution_non_direct") {
-            let list: Option<Vec<String>> = v.as_array().and_then(|a| a.iter().map(|c| c.as_str().map(str::to_string)).collect());
-            s.non_direct = list.ok_or_else(|| bad("attribution_non_direct", "a list of channel names", v))?;
+            let list: Option<Vec<String>> = v
+                .as_array()
+                .and_then(|a| a.iter().map(|c| c.as_str().map(str::to_string)).collect());
+            s.non_direct =
+                list.ok_or_else(|| bad("attribution_non_direct", "a list of channel names", v))?;
         }
         let int = |key: &str, min: i64| -> Result<Option<usize>> {
             match x.get(key) {
@@ -110,7 +130,9 @@ impl Settings {
         };
         if let Some(n) = int("attribution_shapley_exact_max", 1)? {
             if n > 20 {
-                return Err(Error::Config(format!("params.extra.attribution_shapley_exact_max must be at most 20 (2^n subsets), got {n}")));
+                return Err(Error::Config(format!(
+                    "params.extra.attribution_shapley_exact_max must be at most 20 (2^n subsets), got {n}"
+                )));
             }
             s.shapley_exact_max = n;
         }
@@ -124,7 +146,9 @@ impl Settings {
             s.seed = n as u64;
         }
         if let Some(v) = x.get("attribution_confidence") {
-            s.confidence = number(v).filter(|c| *c > 0.0 && *c < 1.0).ok_or_else(|| bad("attribution_confidence", "a number between 0 and 1", v))?;
+            s.confidence = number(v)
+                .filter(|c| *c > 0.0 && *c < 1.0)
+                .ok_or_else(|| bad("attribution_confidence", "a number between 0 and 1", v))?;
         }
         Ok(s)
     }

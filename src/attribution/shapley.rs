@@ -197,7 +197,12 @@ mod tests {
         // π(Organic_Search) = 1/27 -> 0.459 / 0.541 (attribution.md §5.4).
         let (o, d) = (1u64 << 32, 2u64 << 32);
         let rates = Rates::new(
-            [(&[o, d][..], 1.0, 1.0), (&[d][..], 3.0, 25.0), (&[o][..], 1.0, 26.0)].into_iter(),
+            [
+                (&[o, d][..], 1.0, 1.0),
+                (&[d][..], 3.0, 25.0),
+                (&[o][..], 1.0, 26.0),
+            ]
+            .into_iter(),
         );
         let w = counterfactual(&[o, d], &rates);
         let a = 0.5 - 3.0 / 28.0;

@@ -480,10 +480,9 @@ impl Invocation<'_> {
                 let out = (builtin.run)(tables, &tctx)?;
                 let mut dfs = Vec::with_capacity(out.len());
                 for t in out {
-                    dfs.push(ctx.read_table(Arc::new(MemTable::try_new(
-                        t.schema,
-                        vec![t.batches],
-                    )?))?);
+                    dfs.push(
+                        ctx.read_table(Arc::new(MemTable::try_new(t.schema, vec![t.batches])?))?,
+                    );
                 }
                 dfs
             }
@@ -502,23 +501,10 @@ impl Invocation<'_> {
                     days_since_epoch(date),
                 ))),
             )?;
-            // An empty result writes no file, so the schema is kept from the plan.
-            let schema = Arc::new(df.schema().as_arrow().clone());
             let path = dir.join(table);
-            std::fs::create_dir_all(&path)?;
-            let path_str = format!("{}/", path.display());
-            df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+            let rows_out = stage(ctx, df, &path, table)
                 .await
-                .map_err(|e| Error::from(e).context(format!("{}", main_file.display())))?;
-            // Replace whatever an earlier date registered under the same name.
-            ctx.deregister_table(table.as_str())?;
-            ctx.register_parquet(
-                quote_ident(table),
-                &path_str,
-                ParquetReadOptions::default().schema(&schema),
-            )
-            .await?;
-            let rows_out = count_rows(ctx, table).await?;
+                .map_err(|e| e.context(format!("{}", main_file.display())))?;
             outputs.push((table.clone(), path, rows_out));
         }
         Ok(StepResult::Done {
@@ -527,6 +513,25 @@ impl Invocation<'_> {
             duration_ms: started.elapsed().as_millis() as u64,
         })
     }
+}
+
+/// Writes `df` to the staging folder `path` and registers it as `name`
+/// (replacing whatever an earlier date registered under it). Returns its rows.
+async fn stage(ctx: &SessionContext, df: DataFrame, path: &Path, name: &str) -> Result<u64> {
+    // An empty result writes no file, so the schema is kept from the plan.
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    std::fs::create_dir_all(path)?;
+    let path_str = format!("{}/", path.display());
+    df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+        .await?;
+    ctx.deregister_table(name)?;
+    ctx.register_parquet(
+        quote_ident(name),
+        &path_str,
+        ParquetReadOptions::default().schema(&schema),
+    )
+    .await?;
+    count_rows(ctx, name).await
 }
 
 /// Days from 1970-01-01, the Arrow `Date32` value of a date.
@@ -658,20 +663,9 @@ async fn register_views(
         match staging {
             Some(dir) if v.materialize => {
                 let started = Instant::now();
-                let schema = Arc::new(df.schema().as_arrow().clone());
-                let path = dir.join("_views").join(&v.name);
-                std::fs::create_dir_all(&path)?;
-                let path_str = format!("{}/", path.display());
-                df.write_parquet(&path_str, DataFrameWriteOptions::new(), None)
+                let rows_out = stage(ctx, df, &dir.join("_views").join(&v.name), &v.name)
                     .await
-                    .map_err(|e| Error::from(e).context(format!("view {}", v.name)))?;
-                ctx.register_parquet(
-                    quote_ident(&v.name),
-                    &path_str,
-                    ParquetReadOptions::default().schema(&schema),
-                )
-                .await?;
-                let rows_out = count_rows(ctx, &v.name).await?;
+                    .map_err(|e| e.context(format!("view {}", v.name)))?;
                 let duration_ms = started.elapsed().as_millis() as u64;
                 tracing::info!(view = %v.name, rows_out, duration_ms, "view materialized");
                 outcomes.push(StepOutcome {

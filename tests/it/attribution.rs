@@ -25,7 +25,12 @@ fn rows(csv: &str) -> Vec<String> {
 fn read_csv(name: &str) -> Vec<HashMap<String, String>> {
     let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     lines
         .map(|l| {
             header
@@ -53,12 +58,42 @@ fn journeys_follow_the_documented_rules_on_a_hand_built_case() {
     write_parquet(
         &input.join("sessions/part-0.parquet"),
         vec![
-            ("session_id", s(&[Some("s0"), Some("s00"), Some("s1"), Some("s2"), Some("s3"), Some("s4")])),
-            ("anonymous_id", s(&[Some("a1"), Some("a1"), Some("a1"), Some("a2"), Some("a1"), Some("a1")])),
-            ("customer_id", s(&[None, None, Some("cu1"), None, None, None])),
+            (
+                "session_id",
+                s(&[
+                    Some("s0"),
+                    Some("s00"),
+                    Some("s1"),
+                    Some("s2"),
+                    Some("s3"),
+                    Some("s4"),
+                ]),
+            ),
+            (
+                "anonymous_id",
+                s(&[
+                    Some("a1"),
+                    Some("a1"),
+                    Some("a1"),
+                    Some("a2"),
+                    Some("a1"),
+                    Some("a1"),
+                ]),
+            ),
+            (
+                "customer_id",
+                s(&[None, None, Some("cu1"), None, None, None]),
+            ),
             (
                 "started_at",
-                ts(&[T0 - 30 * DAY, T0 - 30 * DAY + 1, T0 - 10 * DAY, T0 - HOUR, T0 + HOUR, T0 + 3 * HOUR]),
+                ts(&[
+                    T0 - 30 * DAY,
+                    T0 - 30 * DAY + 1,
+                    T0 - 10 * DAY,
+                    T0 - HOUR,
+                    T0 + HOUR,
+                    T0 + 3 * HOUR,
+                ]),
             ),
             (
                 "channel",
@@ -95,7 +130,10 @@ fn journeys_follow_the_documented_rules_on_a_hand_built_case() {
     );
     write_parquet(
         &input.join("codes/part-0.parquet"),
-        vec![("code", s(&[Some("MAYA15")])), ("creator_id", s(&[Some("c2")]))],
+        vec![
+            ("code", s(&[Some("MAYA15")])),
+            ("creator_id", s(&[Some("c2")])),
+        ],
     );
     write_parquet(
         &input.join("orders/part-0.parquet"),
@@ -152,9 +190,15 @@ fn journeys_follow_the_documented_rules_on_a_hand_built_case() {
             .collect()
     };
     // 100.01 in four equal parts: the odd cent goes to the first touch.
-    assert_eq!(pick("linear"), ["25.01|0.25", "25.00|0.25", "25.00|0.25", "25.00|0.25"]);
+    assert_eq!(
+        pick("linear"),
+        ["25.01|0.25", "25.00|0.25", "25.00|0.25", "25.00|0.25"]
+    );
     // 40/20/40: 40.004 and 10.001; the cent goes to the first of the two largest remainders.
-    assert_eq!(pick("position_based"), ["40.01|0.4", "10.00|0.1", "10.00|0.1", "40.00|0.4"]);
+    assert_eq!(
+        pick("position_based"),
+        ["40.01|0.4", "10.00|0.1", "10.00|0.1", "40.00|0.4"]
+    );
     assert_eq!(pick("last_touch")[3], "100.01|1.0");
     // The code touch is not direct: last non-direct is the code too.
     assert_eq!(pick("last_non_direct")[3], "100.01|1.0");
@@ -182,7 +226,10 @@ fn journeys_follow_the_documented_rules_on_a_hand_built_case() {
     assert_eq!(sums.len(), 11 * 3);
     for r in &sums {
         let parts: Vec<&str> = r.split(',').collect();
-        assert!((f(parts[2]) - 1.0).abs() < 1e-12 && parts[3] == "true", "{r}");
+        assert!(
+            (f(parts[2]) - 1.0).abs() < 1e-12 && parts[3] == "true",
+            "{r}"
+        );
     }
     let summary = rows(&sql_csv(
         &input,
@@ -207,7 +254,15 @@ fn journeys_follow_the_documented_rules_on_a_hand_built_case() {
         "SELECT key, conversions, revenue FROM attribution_summary WHERE model = 'linear' AND level = 'creator' ORDER BY key",
     ));
     // c1's click and c2's code a quarter each; the sessions have no creator.
-    assert_eq!(creators, ["(no touch),1.0,10.00", "(none),1.5,83.34", "c1,0.25,25.00", "c2,0.25,25.00"]);
+    assert_eq!(
+        creators,
+        [
+            "(no touch),1.0,10.00",
+            "(none),1.5,83.34",
+            "c1,0.25,25.00",
+            "c2,0.25,25.00"
+        ]
+    );
 }
 
 /// The sample data's window, against ChannelAttribution and an exact solve
@@ -277,7 +332,10 @@ fn sample_data_matches_channelattribution_and_an_exact_solve() {
     let mut n = 0;
     for row in exact.iter().filter(|r| r["order"] == "1") {
         let (_, _, re) = got[&("markov_o1".to_string(), row["channel"].clone())];
-        assert!((re - f(&row["removal_effect"])).abs() < 1e-9, "{row:?}: {re}");
+        assert!(
+            (re - f(&row["removal_effect"])).abs() < 1e-9,
+            "{row:?}: {re}"
+        );
         n += 1;
     }
     assert!(n > 20);
@@ -288,7 +346,11 @@ fn sample_data_matches_channelattribution_and_an_exact_solve() {
         l1 += (re - f(&row["removal_effects_conversion"])).abs();
         total += re;
     }
-    assert!(l1 / total < 0.02, "L1 distance to ChannelAttribution {}", l1 / total);
+    assert!(
+        l1 / total < 0.02,
+        "L1 distance to ChannelAttribution {}",
+        l1 / total
+    );
 
     // Every touch of the day's orders lies in (ordered_at - 30 days, ordered_at].
     let outside = sql_csv(
@@ -318,9 +380,18 @@ fn sample_data_matches_channelattribution_and_an_exact_solve() {
         "SELECT count(*) AS n FROM attribution_summary WHERE ci_low IS NULL OR ci_low > conversions + 1e-9 OR ci_high < conversions - 1e-9",
     );
     let n_ci: usize = rows(&ci)[0].parse().unwrap();
-    let n_all: usize = rows(&sql_csv(&input, &output, "SELECT count(*) FROM attribution_summary"))[0].parse().unwrap();
+    let n_all: usize = rows(&sql_csv(
+        &input,
+        &output,
+        "SELECT count(*) FROM attribution_summary",
+    ))[0]
+        .parse()
+        .unwrap();
     // A percentile interval may miss a skewed point estimate now and then, never often.
-    assert!(n_ci * 20 < n_all, "{n_ci} of {n_all} intervals miss their estimate");
+    assert!(
+        n_ci * 20 < n_all,
+        "{n_ci} of {n_all} intervals miss their estimate"
+    );
 }
 
 /// Order 2 from the library on the same paths against the Python solve.
@@ -339,10 +410,20 @@ fn markov_order_two_matches_an_exact_dense_solve() {
     for order in [1usize, 2] {
         let fit = markov::fit(&paths, order, names.len()).unwrap();
         let mut n = 0;
-        for row in read_csv("exact_markov.csv").iter().filter(|r| r["order"] == order.to_string()) {
-            let id = (0..names.len() as u32).find(|&i| names.name(i) == row["channel"]).unwrap();
+        for row in read_csv("exact_markov.csv")
+            .iter()
+            .filter(|r| r["order"] == order.to_string())
+        {
+            let id = (0..names.len() as u32)
+                .find(|&i| names.name(i) == row["channel"])
+                .unwrap();
             let want = f(&row["removal_effect"]);
-            assert!((fit.removal[id as usize] - want).abs() < 1e-9, "order {order} {}: {} vs {want}", row["channel"], fit.removal[id as usize]);
+            assert!(
+                (fit.removal[id as usize] - want).abs() < 1e-9,
+                "order {order} {}: {} vs {want}",
+                row["channel"],
+                fit.removal[id as usize]
+            );
             assert!((fit.p_conversion - f(&row["p_conversion"])).abs() < 1e-12);
             n += 1;
         }
@@ -402,7 +483,11 @@ fn counterfactual_shapley_reproduces_snowplows_published_table() {
     .map(|(p, n)| (p.iter().map(|c| names.id(c)).collect(), n))
     .collect();
     nulls.sort_by(|a, b| a.0.cmp(&b.0));
-    let j = Journeys { conversions, nulls, channels: names };
+    let j = Journeys {
+        conversions,
+        nulls,
+        channels: names,
+    };
     let s = Settings {
         models: vec![Model::ShapleyCounterfactual, Model::LastTouch],
         bootstrap: 0,
@@ -420,10 +505,15 @@ fn counterfactual_shapley_reproduces_snowplows_published_table() {
             continue;
         }
         got.insert(
-            (model.as_string::<i32>().value(i).into(), key.as_string::<i32>().value(i).into()),
             (
-                conv.as_primitive::<arrow::datatypes::Float64Type>().value(i),
-                rev.as_primitive::<arrow::datatypes::Decimal128Type>().value(i),
+                model.as_string::<i32>().value(i).into(),
+                key.as_string::<i32>().value(i).into(),
+            ),
+            (
+                conv.as_primitive::<arrow::datatypes::Float64Type>()
+                    .value(i),
+                rev.as_primitive::<arrow::datatypes::Decimal128Type>()
+                    .value(i),
             ),
         );
     }
@@ -436,7 +526,10 @@ fn counterfactual_shapley_reproduces_snowplows_published_table() {
     // Revenue is split per order to the cent: within a cent of the published floats.
     assert!((sh("Direct").1 as f64 / 100.0 - 170.1541576513).abs() < 0.01);
     assert!((sh("Organic_Search").1 as f64 / 100.0 - 130.7658423493).abs() < 0.01);
-    assert_eq!(sh("Direct").1 + sh("Organic_Search").1 + sh("Video").1, 9442 + 6650 + 14000 + 20000);
+    assert_eq!(
+        sh("Direct").1 + sh("Organic_Search").1 + sh("Video").1,
+        9442 + 6650 + 14000 + 20000
+    );
     let last = |k: &str| got[&("last_touch".to_string(), k.to_string())];
     assert_eq!(last("Direct"), (4.0, 23442));
     assert_eq!(last("Organic_Search"), (1.0, 6650));
@@ -444,8 +537,18 @@ fn counterfactual_shapley_reproduces_snowplows_published_table() {
 
 fn attribution_dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for t in ["journeys", "touch_credit", "attribution_summary", "markov_transitions", "attribution_paths"] {
-        let cols = if t == "journeys" { crate::run::JOURNEY_COLUMNS } else { "*" };
+    for t in [
+        "journeys",
+        "touch_credit",
+        "attribution_summary",
+        "markov_transitions",
+        "attribution_paths",
+    ] {
+        let cols = if t == "journeys" {
+            crate::run::JOURNEY_COLUMNS
+        } else {
+            "*"
+        };
         let csv = sql_csv(input, output, &format!("SELECT {cols} FROM {t}"));
         let mut lines: Vec<&str> = csv.lines().collect();
         lines[1..].sort_unstable();
@@ -472,15 +575,21 @@ fn shuffled_copy(from: &Path, to: &Path) {
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).unwrap() {
                 let p = e.unwrap().path();
-                if p.is_dir() { stack.push(p) } else { files.push(p) }
+                if p.is_dir() {
+                    stack.push(p)
+                } else {
+                    files.push(p)
+                }
             }
         }
         let mut batches = Vec::new();
         for f in files {
-            let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
+            let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(&f).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
             batches.extend(r.map(|b| b.unwrap()));
         }
         let all = concat_batches(&batches[0].schema(), &batches).unwrap();
@@ -490,8 +599,11 @@ fn shuffled_copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(&dir).unwrap();
         let third = idx.len().div_ceil(3).max(1);
         for (i, chunk) in idx.chunks(third).enumerate() {
-            let part = take_record_batch(&all, &arrow::array::UInt32Array::from(chunk.to_vec())).unwrap();
-            let file = std::fs::File::create(dir.join(format!("part-{}.parquet", ["c", "a", "b"][i]))).unwrap();
+            let part =
+                take_record_batch(&all, &arrow::array::UInt32Array::from(chunk.to_vec())).unwrap();
+            let file =
+                std::fs::File::create(dir.join(format!("part-{}.parquet", ["c", "a", "b"][i])))
+                    .unwrap();
             let mut w = parquet::arrow::ArrowWriter::try_new(file, part.schema(), None).unwrap();
             w.write(&part).unwrap();
             w.close().unwrap();
@@ -511,8 +623,15 @@ async fn file_order_and_thread_count_change_nothing() {
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     run_nightly(&input, &a, &["--date", "2026-10-30"]);
     run_nightly(&shuffled, &b, &["--date", "2026-10-30", "--threads", "1"]);
-    let (da, db) = (attribution_dump(&input, &a), attribution_dump(&shuffled, &b));
-    assert!(da["touch_credit"].lines().count() > 100, "{}", da["touch_credit"].lines().count());
+    let (da, db) = (
+        attribution_dump(&input, &a),
+        attribution_dump(&shuffled, &b),
+    );
+    assert!(
+        da["touch_credit"].lines().count() > 100,
+        "{}",
+        da["touch_credit"].lines().count()
+    );
     for (t, text) in &da {
         assert!(text == &db[t], "{t} differs");
     }
