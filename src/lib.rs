@@ -14,6 +14,7 @@ pub mod bridge;
 pub mod catalog;
 pub mod error;
 pub mod generate;
+pub mod lift;
 pub mod money;
 pub mod query;
 pub mod runner;

@@ -29,6 +29,9 @@ use crate::storage::{Storage, store_path};
 /// The partition column of every dated result table.
 pub const PARTITION_COL: &str = "dt";
 
+/// In rolling tables: the run date whose data computed the row.
+pub const AS_OF_COL: &str = "as_of";
+
 static HANDLERS: Once = Once::new();
 
 /// Registers delta-rs' cloud log stores once per process.
@@ -147,6 +150,72 @@ impl ResultStore {
         plan: LogicalPlan,
         date: Option<NaiveDate>,
     ) -> Result<u64> {
+        match date {
+            Some(d) => self.write_over(ctx, name, plan, Some(&[d])).await,
+            None => self.write_over(ctx, name, plan, None).await,
+        }
+    }
+
+    /// Replaces the partitions `first..=last` of table `name` with the rows
+    /// of `plan` (whose `dt` must lie in that range). Returns the new version.
+    pub async fn replace_dates(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        plan: LogicalPlan,
+        dates: &[NaiveDate],
+    ) -> Result<u64> {
+        self.write_over(ctx, name, plan, Some(dates)).await
+    }
+
+    /// For a rolling table (see `Step::rolling_days`): the partitions in
+    /// `first..=last` whose rows were computed by a run of a later date than
+    /// `last` (their largest `as_of`). Such a partition holds newer knowledge
+    /// and a run for `last` leaves it alone, so the table does not depend on
+    /// the order dates are run in.
+    pub async fn newer_partitions(
+        &self,
+        name: &str,
+        first: NaiveDate,
+        last: NaiveDate,
+    ) -> Result<Vec<NaiveDate>> {
+        let Some(table) = self.open(name).await? else {
+            return Ok(Vec::new());
+        };
+        let ctx = SessionContext::new();
+        self.storage.register(&ctx, &self.root)?;
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table("t", table.table_provider().await?)?;
+        let sql = format!(
+            "SELECT DISTINCT CAST({PARTITION_COL} AS VARCHAR) AS d FROM t \
+             WHERE {PARTITION_COL} >= DATE '{first}' AND {PARTITION_COL} <= DATE '{last}' AND {AS_OF_COL} > DATE '{last}'"
+        );
+        let batches = ctx.sql(&sql).await?.collect().await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
+            let col = col
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .ok_or_else(|| Error::Internal("partition values".into()))?;
+            for i in 0..arrow::array::Array::len(col) {
+                let d = NaiveDate::parse_from_str(col.value(i), "%Y-%m-%d").map_err(|e| {
+                    Error::Internal(format!("partition value {}: {e}", col.value(i)))
+                })?;
+                out.push(d);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn write_over(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        plan: LogicalPlan,
+        dates: Option<&[NaiveDate]>,
+    ) -> Result<u64> {
         let url = self.table_url(name)?;
         let table = self.open_for_write(name).await?;
         let mut write = table
@@ -155,10 +224,20 @@ impl ResultStore {
             .with_session_state(Arc::new(ctx.state()))
             .with_table_name(name)
             .with_save_mode(SaveMode::Overwrite);
-        if let Some(d) = date {
+        if let Some(dates) = dates {
+            let predicate = match dates {
+                [d] => format!("{PARTITION_COL} = '{}'", d.format("%Y-%m-%d")),
+                many => format!(
+                    "{PARTITION_COL} IN ({})",
+                    many.iter()
+                        .map(|d| format!("'{}'", d.format("%Y-%m-%d")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             write = write
                 .with_partition_columns([PARTITION_COL])
-                .with_replace_where(format!("{PARTITION_COL} = '{}'", d.format("%Y-%m-%d")));
+                .with_replace_where(predicate);
         }
         let table = write
             .await

@@ -99,6 +99,11 @@ pub struct Step {
     pub requires: Vec<String>,
     /// SQL files whose rows are violations: any row stops the run (exit 65).
     pub checks: Vec<PathBuf>,
+    /// Outputs partitioned by a date the step computes (its `dt` column)
+    /// instead of the run date: a run for D replaces the partitions
+    /// `[D − days, D]`. Used for tables keyed by event date whose rows keep
+    /// changing for a while (post_lift by publication date).
+    pub rolling_days: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +132,8 @@ struct RawStep {
     requires: Vec<String>,
     #[serde(default)]
     checks: Vec<PathBuf>,
+    #[serde(default)]
+    rolling_days: BTreeMap<String, u32>,
 }
 
 impl Step {
@@ -143,6 +150,13 @@ impl Step {
 pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
 
 impl Job {
+    /// The rolling range of result table `name`, if a step declares one.
+    pub fn rolling_days(&self, name: &str) -> Option<u32> {
+        self.steps
+            .iter()
+            .find_map(|s| s.rolling_days.get(name).copied())
+    }
+
     /// Reads and checks a job file.
     pub fn load(path: &Path) -> Result<Job> {
         let text = std::fs::read_to_string(path)
@@ -204,12 +218,20 @@ impl Job {
                     s.name
                 )));
             }
+            if let Some(bad) = s.rolling_days.keys().find(|k| !outputs.contains(k)) {
+                return Err(Error::Config(format!(
+                    "job {}: step {} declares rolling_days for {bad}, which it does not write",
+                    path.display(),
+                    s.name
+                )));
+            }
             steps.push(Step {
                 name: s.name,
                 kind,
                 outputs,
                 requires: s.requires,
                 checks: s.checks,
+                rolling_days: s.rolling_days,
             });
         }
         Ok(Job {

@@ -28,7 +28,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, lit};
+use datafusion::prelude::{DataFrame, Expr, ParquetReadOptions, SessionContext, col, lit};
 use serde::Serialize;
 use url::Url;
 
@@ -36,7 +36,7 @@ use crate::catalog::{self, LoadedInput};
 use crate::error::{Error, ExitKind, Result};
 use crate::sqltext::quote_ident;
 use crate::storage::Storage;
-use crate::tables::{PARTITION_COL, Pending, ResultStore};
+use crate::tables::{AS_OF_COL, PARTITION_COL, Pending, ResultStore};
 use job::{Job, Step, StepKind};
 
 /// Which dates to run.
@@ -476,6 +476,7 @@ impl Invocation<'_> {
                 let tctx = crate::transforms::TransformContext {
                     date,
                     params: &job.params,
+                    rolling_days: Some(&step.rolling_days),
                 };
                 let out = (builtin.run)(tables, &tctx)?;
                 let mut dfs = Vec::with_capacity(out.len());
@@ -489,22 +490,46 @@ impl Invocation<'_> {
         };
         let mut outputs = Vec::with_capacity(results.len());
         for (df, table) in results.into_iter().zip(&step.outputs) {
-            if df.schema().has_column_with_unqualified_name(PARTITION_COL) {
-                return Err(Error::Config(format!(
-                    "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
-                    main_file.display()
-                )));
-            }
-            let df = df.with_column(
-                PARTITION_COL,
-                lit(datafusion::common::ScalarValue::Date32(Some(
-                    days_since_epoch(date),
-                ))),
-            )?;
+            let has_dt = df.schema().has_column_with_unqualified_name(PARTITION_COL);
+            let df = match step.rolling_days.get(table) {
+                None if has_dt => {
+                    return Err(Error::Config(format!(
+                        "{}: the step's result has a column named {PARTITION_COL}; halo adds the partition column itself",
+                        main_file.display()
+                    )));
+                }
+                None => df.with_column(
+                    PARTITION_COL,
+                    lit(datafusion::common::ScalarValue::Date32(Some(
+                        days_since_epoch(date),
+                    ))),
+                )?,
+                Some(_) if !has_dt => {
+                    return Err(Error::Config(format!(
+                        "{}: {table} is declared with rolling_days, so its result must carry its own {PARTITION_COL} column (Date32)",
+                        main_file.display()
+                    )));
+                }
+                Some(_) if df.schema().has_column_with_unqualified_name(AS_OF_COL) => {
+                    return Err(Error::Config(format!(
+                        "{}: the step's result has a column named {AS_OF_COL}; halo adds it to rolling tables itself",
+                        main_file.display()
+                    )));
+                }
+                Some(_) => df.with_column(
+                    AS_OF_COL,
+                    lit(datafusion::common::ScalarValue::Date32(Some(
+                        days_since_epoch(date),
+                    ))),
+                )?,
+            };
             let path = dir.join(table);
             let rows_out = stage(ctx, df, &path, table)
                 .await
                 .map_err(|e| e.context(format!("{}", main_file.display())))?;
+            if let Some(days) = step.rolling_days.get(table) {
+                check_rolling(ctx, table, date, *days).await?;
+            }
             outputs.push((table.clone(), path, rows_out));
         }
         Ok(StepResult::Done {
@@ -532,6 +557,37 @@ async fn stage(ctx: &SessionContext, df: DataFrame, path: &Path, name: &str) -> 
     )
     .await?;
     count_rows(ctx, name).await
+}
+
+/// Stops the run when a rolling output has a `dt` outside `[date − days, date]`:
+/// committing it would replace partitions the run does not own.
+async fn check_rolling(
+    ctx: &SessionContext,
+    table: &str,
+    date: NaiveDate,
+    days: u32,
+) -> Result<()> {
+    let first = date - chrono::Duration::days(i64::from(days));
+    let sql = format!(
+        "SELECT count(*) AS n FROM {} WHERE {PARTITION_COL} IS NULL OR {PARTITION_COL} < DATE '{first}' OR {PARTITION_COL} > DATE '{date}'",
+        quote_ident(table)
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let n = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0);
+    if n > 0 {
+        return Err(Error::Internal(format!(
+            "{table}: {n} row(s) have {PARTITION_COL} outside [{first}, {date}], the partitions this run may replace"
+        )));
+    }
+    Ok(())
 }
 
 /// Days from 1970-01-01, the Arrow `Date32` value of a date.
@@ -616,7 +672,38 @@ impl Invocation<'_> {
         let mut committed = BTreeMap::new();
         for (name, _) in written {
             let plan = ctx.table(quote_ident(name)).await?.into_unoptimized_plan();
-            let v = results.replace(ctx, name, plan, Some(date)).await?;
+            let v = match opts.job.rolling_days(name) {
+                None => results.replace(ctx, name, plan, Some(date)).await?,
+                Some(days) => {
+                    let first = date - chrono::Duration::days(i64::from(days));
+                    let newer = results.newer_partitions(name, first, date).await?;
+                    let owned: Vec<NaiveDate> = first
+                        .iter_days()
+                        .take_while(|d| *d <= date)
+                        .filter(|d| !newer.contains(d))
+                        .collect();
+                    if !newer.is_empty() {
+                        tracing::info!(table = %name, kept = newer.len(), "rolling partitions computed by a later date are kept");
+                    }
+                    if owned.is_empty() {
+                        continue;
+                    }
+                    let keep: Vec<Expr> = owned
+                        .iter()
+                        .map(|d| {
+                            lit(datafusion::common::ScalarValue::Date32(Some(
+                                days_since_epoch(*d),
+                            )))
+                        })
+                        .collect();
+                    let plan = ctx
+                        .table(quote_ident(name))
+                        .await?
+                        .filter(col(PARTITION_COL).in_list(keep, false))?
+                        .into_unoptimized_plan();
+                    results.replace_dates(ctx, name, plan, &owned).await?
+                }
+            };
             committed.insert(name.clone(), v);
             if fail_after.is_some_and(|n| committed.len() >= n) {
                 // Test hook: die like a killed process, mid-commit.

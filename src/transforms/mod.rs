@@ -19,6 +19,16 @@ pub struct TransformContext<'a> {
     pub date: NaiveDate,
     /// The job's parameters.
     pub params: &'a Params,
+    /// The step's `rolling_days` (outputs partitioned by a date the
+    /// transform computes; see `Step::rolling_days`).
+    pub rolling_days: Option<&'a std::collections::BTreeMap<String, u32>>,
+}
+
+impl TransformContext<'_> {
+    /// The rolling range, in days, of output `name`, if it has one.
+    pub fn rolling_days(&self, name: &str) -> Option<u32> {
+        self.rolling_days.and_then(|m| m.get(name).copied())
+    }
 }
 
 /// One table going into or out of a transform.
@@ -76,6 +86,16 @@ const BUILTINS: &[Builtin] = &[
             "attribution_paths",
         ],
         run: crate::attribution::run_tables,
+    },
+    Builtin {
+        name: "lift",
+        inputs: &[
+            "signal counts per minute and country",
+            "posts",
+            "orders with their last dark-social-eligible visit",
+        ],
+        outputs: &["post_lift", "traffic_baseline", "lift_summary"],
+        run: crate::lift::run_tables,
     },
 ];
 

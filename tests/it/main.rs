@@ -6,6 +6,8 @@ mod common;
 mod contract;
 mod docs;
 mod generate;
+mod lift;
+mod lift_reference;
 mod nightly_sql;
 mod run;
 mod sql;

@@ -34,6 +34,9 @@ fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
         ("attribution_summary", "*"),
         ("markov_transitions", "*"),
         ("attribution_paths", "*"),
+        ("post_lift", "*"),
+        ("traffic_baseline", "*"),
+        ("lift_summary", "*"),
         (
             "rejects",
             "\"table\", reason, file, row_number, \"row\", dt",
@@ -184,7 +187,7 @@ async fn nightly_run_matches_an_independent_computation() {
     );
     assert_eq!(
         runs.lines().nth(1).unwrap(),
-        format!("success,0,7,{DATE}"),
+        format!("success,0,8,{DATE}"),
         "{runs}"
     );
 }
@@ -299,7 +302,7 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
             .iter()
             .filter(|x| x["status"] == "planned")
             .count(),
-        6
+        7
     );
     assert!(s["input_files"].as_array().unwrap().len() > 10);
     assert!(!output.exists(), "a dry run writes nothing");

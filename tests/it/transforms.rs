@@ -39,6 +39,7 @@ fn creator_momentum_matches_a_hand_computation() {
     let ctx = TransformContext {
         date: chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
         params: &params,
+        rolling_days: None,
     };
     let out = creator_momentum::run(df, &ctx).unwrap();
     assert_eq!(out.height(), 2);

@@ -1,0 +1,61 @@
+-- Per minute, signal and country, from the first day the lift looks back to
+-- (lift_history_days) to the end of the run date. Only traffic without a
+-- tracked click counts: clicks are attributed already.
+--   direct          direct sessions
+--   branded_search  organic or paid search sessions whose query holds a
+--                   brand term
+--   product_page    sessions landing on a product page, any channel
+--   orders          orders not placed in a click-opened session
+-- Country "ALL" is every country together (the series lift is measured on);
+-- a missing country is "unknown". A site that exports only aggregates gives
+-- traffic_minutely instead: a signal it holds replaces the one computed
+-- from sessions (its rows with a null country are the totals; without them
+-- the total is the sum of the countries).
+WITH s AS (
+    SELECT date_trunc('minute', started_at) AS minute,
+           coalesce(country, 'unknown') AS country,
+           channel, search_query, landing_page_type
+    FROM sessions
+    WHERE click_id IS NULL
+      AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
+),
+events AS (
+    SELECT minute, country, 'direct' AS signal FROM s WHERE channel = 'direct'
+    UNION ALL
+    SELECT minute, country, 'branded_search' AS signal FROM s
+    WHERE channel IN ('organic_search', 'paid_search')
+      AND regexp_like(lower(search_query), ${brand_terms_pattern})
+    UNION ALL
+    SELECT minute, country, 'product_page' AS signal FROM s WHERE landing_page_type = 'product'
+    UNION ALL
+    SELECT date_trunc('minute', o.ordered_at) AS minute,
+           coalesce(o.country, 'unknown') AS country, 'orders' AS signal
+    FROM orders o
+    WHERE o.ordered_at >= ${lift_history_days_start} AND o.ordered_at < ${day_end}
+      AND (o.session_id IS NULL
+           OR o.session_id NOT IN (SELECT session_id FROM sessions WHERE click_id IS NOT NULL))
+),
+from_sessions AS (
+    SELECT minute, signal, country, count(*) AS visits FROM events GROUP BY minute, signal, country
+    UNION ALL
+    SELECT minute, signal, 'ALL' AS country, count(*) AS visits FROM events GROUP BY minute, signal
+),
+tm AS (
+    SELECT minute, signal, country, value
+    FROM traffic_minutely
+    WHERE minute >= ${lift_history_days_start} AND minute < ${day_end}
+),
+from_traffic AS (
+    SELECT minute, signal, country, sum(value) AS visits
+    FROM tm WHERE country IS NOT NULL GROUP BY minute, signal, country
+    UNION ALL
+    SELECT minute, signal, 'ALL' AS country,
+           CASE WHEN count(CASE WHEN country IS NULL THEN 1 END) > 0
+                THEN sum(CASE WHEN country IS NULL THEN value END)
+                ELSE sum(value) END AS visits
+    FROM tm GROUP BY minute, signal
+)
+SELECT minute, signal, country, CAST(visits AS BIGINT) AS visits FROM from_traffic
+UNION ALL
+SELECT minute, signal, country, CAST(visits AS BIGINT) AS visits FROM from_sessions
+WHERE signal NOT IN (SELECT DISTINCT signal FROM tm)

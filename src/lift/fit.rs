@@ -1,0 +1,575 @@
+//! One series, all posts: the baseline, each post's response amplitude, its
+//! lift over the immediate and extended windows with uncertainty, and the
+//! probability that a visit in some minute came from a post.
+//!
+//! The model is `y_t ~ quasi-Poisson(b_t + Σ_k A_k g_k(t − t_k))`:
+//! - `A_k` (a post's total response) is the Poisson maximum-likelihood fit
+//!   for fixed `b` and `g`, by the Richardson–Lucy / EM iteration
+//!   `A_k ← A_k · Σ_t g_k(t − t_k) y_t / λ_t / Σ_t g_k(t − t_k)`;
+//! - a minute's excess `e_t = y_t − b_t` is split between overlapping posts
+//!   in proportion to their expected response: `w_{k,t} = A_k g_k / R_t`,
+//!   `R_t = Σ_j A_j g_j(t − t_j)` (one post: w = 1; flat kernels and equal
+//!   amplitudes: the equal split);
+//! - lift `L_k = Σ_{t ∈ window} w_{k,t} e_t`, signed, so noise averages out
+//!   instead of piling up as it would with the positive part;
+//! - kernels start from the parametric prior and are re-learned per class
+//!   from the excess the split gives each class, for `refine` rounds; each
+//!   round also re-estimates the baseline with the modelled response taken
+//!   out, so long tails are not mistaken for a higher level.
+//!
+//! Every per-post sum runs over the post's lag bins with prefix sums, so one
+//! EM iteration costs O(minutes + posts × bins).
+
+use super::baseline::{self, Baseline};
+use super::calendar::Grid;
+use super::kernel::{Bins, Kernel};
+use super::settings::Settings;
+use super::stats;
+
+/// A post on the grid.
+#[derive(Debug, Clone, Copy)]
+pub struct PostAt {
+    /// Grid minute of publication (response starts in this minute).
+    pub minute: usize,
+    /// Kernel class (format).
+    pub class: usize,
+}
+
+/// The two windows every post is measured over.
+pub const WINDOWS: [&str; 2] = ["immediate", "extended"];
+
+/// A post's numbers over one window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowFit {
+    /// Σ y over the window's observed minutes.
+    pub observed: f64,
+    /// Σ b over them.
+    pub baseline: f64,
+    /// The post's share of the excess.
+    pub lift: f64,
+    /// Interval of `lift`.
+    pub lift_low: f64,
+    /// See `lift_low`.
+    pub lift_high: f64,
+    /// One-sided p-value of `lift > 0`.
+    pub p_value: f64,
+    /// Standard error of the lift: the larger of the placebo spread and the
+    /// quasi-Poisson one. Both use the post's weights at
+    /// `max(A_k, class mean)`, so a post the fit drives to zero still gets
+    /// the uncertainty of a typical post in its place, not a zero-width one.
+    pub se: f64,
+    /// Smallest lift detectable at 5 % (one-sided) with 80 % power.
+    pub min_detectable_lift: f64,
+    /// Share of the post's expected response that coincides with other
+    /// posts' (0 = alone).
+    pub overlap_share: f64,
+    /// Placebo windows used (0 = quasi-Poisson only).
+    pub placebos: usize,
+    /// Whether every minute of the window lies in the data.
+    pub complete: bool,
+    /// `Σ_t e⁺_t w_{k,t}` over the window: what the visit probabilities are
+    /// scaled against.
+    pub positive_share: f64,
+}
+
+/// Everything fitted on one series.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The baseline.
+    pub baseline: Baseline,
+    /// Modelled response of all posts per minute, `R_t`.
+    pub response: Vec<f64>,
+    /// `A_k`.
+    pub amplitude: Vec<f64>,
+    /// Kernel per class.
+    pub kernels: Vec<Kernel>,
+    /// Per post: [immediate, extended].
+    pub windows: Vec<[WindowFit; 2]>,
+    /// Quasi-Poisson dispersion of the residuals.
+    pub dispersion: f64,
+    /// EM iterations of the last round.
+    pub iterations: usize,
+    y: Vec<f64>,
+    bins: Bins,
+    posts: Vec<PostAt>,
+}
+
+fn prefix(it: impl Iterator<Item = f64>, n: usize) -> Vec<f64> {
+    let mut p = Vec::with_capacity(n + 1);
+    let mut acc = 0.0;
+    p.push(0.0);
+    for x in it {
+        acc += x;
+        p.push(acc);
+    }
+    p
+}
+
+/// Minutes `[lo, hi)` of bin `b` of a post at `t`, clipped to `[0, n)`.
+fn span(bins: &Bins, t: usize, b: usize, n: usize) -> (usize, usize) {
+    let lo = (t + bins.edges[b]).min(n);
+    let hi = (t + bins.edges[b + 1]).min(n);
+    (lo, hi)
+}
+
+/// `R_t = Σ_k A_k g_k(t − t_k)` by a difference array. Minutes no post's
+/// window covers (counted exactly, in integers) are set to exactly 0: the
+/// running sum leaves rounding residue there (1e-16), and 1/R of residue
+/// would swamp every prefix sum after it.
+fn response(n: usize, bins: &Bins, posts: &[PostAt], kernels: &[Kernel], a: &[f64]) -> Vec<f64> {
+    let mut d = vec![0.0; n + 1];
+    let mut cover = vec![0i64; n + 1];
+    for (p, &ak) in posts.iter().zip(a) {
+        let (first, _) = span(bins, p.minute, 0, n);
+        let (_, last) = span(bins, p.minute, bins.len() - 1, n);
+        cover[first] += 1;
+        cover[last] -= 1;
+        let k = &kernels[p.class];
+        for b in 0..bins.len() {
+            let (lo, hi) = span(bins, p.minute, b, n);
+            if lo < hi {
+                let v = ak * k.density(bins, b);
+                d[lo] += v;
+                d[hi] -= v;
+            }
+        }
+    }
+    let (mut acc, mut active) = (0.0, 0i64);
+    d.truncate(n);
+    for (x, c) in d.iter_mut().zip(&cover) {
+        acc += *x;
+        active += c;
+        if active == 0 {
+            acc = 0.0;
+        }
+        *x = acc;
+    }
+    d
+}
+
+/// One Richardson–Lucy / EM step for the amplitudes.
+fn em_step(
+    y: &[f64],
+    b: &[f64],
+    bins: &Bins,
+    posts: &[PostAt],
+    kernels: &[Kernel],
+    a: &[f64],
+) -> Vec<f64> {
+    let n = y.len();
+    let r = response(n, bins, posts, kernels, a);
+    let q = prefix(
+        (0..n).map(|i| {
+            let lam = b[i] + r[i];
+            if lam > 0.0 { y[i] / lam } else { 0.0 }
+        }),
+        n,
+    );
+    posts
+        .iter()
+        .zip(a)
+        .map(|(p, &ak)| {
+            let k = &kernels[p.class];
+            let (mut num, mut den) = (0.0, 0.0);
+            for bi in 0..bins.len() {
+                let (lo, hi) = span(bins, p.minute, bi, n);
+                if lo < hi {
+                    let g = k.density(bins, bi);
+                    num += g * (q[hi] - q[lo]);
+                    den += g * (hi - lo) as f64;
+                }
+            }
+            if den > 0.0 { ak * num / den } else { 0.0 }
+        })
+        .collect()
+}
+
+/// Poisson log-likelihood of the amplitudes (up to the constant Σ log y!).
+fn loglik(
+    y: &[f64],
+    b: &[f64],
+    bins: &Bins,
+    posts: &[PostAt],
+    kernels: &[Kernel],
+    a: &[f64],
+) -> f64 {
+    let r = response(y.len(), bins, posts, kernels, a);
+    y.iter()
+        .zip(b)
+        .zip(&r)
+        .map(|((y, b), r)| {
+            let lam = b + r;
+            if *y > 0.0 { y * lam.ln() - lam } else { -lam }
+        })
+        .sum()
+}
+
+/// The amplitudes' maximum-likelihood fit: EM steps accelerated by SQUAREM
+/// (Varadhan & Roland 2008, scheme S3, projected onto A ≥ 0, with one
+/// stabilising EM step and a fall-back to the plain EM steps whenever the
+/// jump would lower the likelihood). Stops when a cycle raises the
+/// log-likelihood by less than `tolerance · max(1, |ℓ|)`: the amplitudes of
+/// posts published at the same moment lie on a flat ridge of the
+/// likelihood, where they would drift for thousands of steps without
+/// changing the fit. Returns the amplitudes and the EM steps run.
+fn em(
+    y: &[f64],
+    b: &[f64],
+    bins: &Bins,
+    posts: &[PostAt],
+    kernels: &[Kernel],
+    start: &[f64],
+    s: &Settings,
+) -> (Vec<f64>, usize) {
+    let step = |a: &[f64]| em_step(y, b, bins, posts, kernels, a);
+    let ll = |a: &[f64]| loglik(y, b, bins, posts, kernels, a);
+    let mut a = start.to_vec();
+    let mut current = ll(&a);
+    let mut steps = 0;
+    while steps < s.max_iterations {
+        let a1 = step(&a);
+        let a2 = step(&a1);
+        steps += 2;
+        let r: Vec<f64> = a1.iter().zip(&a).map(|(x, y)| x - y).collect();
+        let v: Vec<f64> = a2
+            .iter()
+            .zip(&a1)
+            .zip(&r)
+            .map(|((x, y), r)| x - y - r)
+            .collect();
+        let rn = r.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let vn = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let ll2 = ll(&a2);
+        let (mut next, mut next_ll) = (a2, ll2);
+        if vn > 0.0 {
+            let alpha = (-rn / vn).min(-1.0);
+            let jump: Vec<f64> = a
+                .iter()
+                .zip(&r)
+                .zip(&v)
+                .map(|((x, r), v)| (x - 2.0 * alpha * r + alpha * alpha * v).max(0.0))
+                .collect();
+            let stabilised = step(&jump);
+            steps += 1;
+            let l = ll(&stabilised);
+            if l >= next_ll {
+                (next, next_ll) = (stabilised, l);
+            }
+        }
+        let gain = next_ll - current;
+        a = next;
+        current = next_ll;
+        if gain < s.tolerance * current.abs().max(1.0) {
+            break;
+        }
+    }
+    (a, steps)
+}
+
+/// `Σ_{t∈[lo,hi)} v_t`, summed directly: sums over 1/R must not use prefix
+/// sums, because R is tiny where only a post fitted to ~0 responds, and a
+/// prefix sum through such minutes loses all precision after them.
+fn local_sum(v: &[f64], lo: usize, hi: usize) -> f64 {
+    v[lo..hi].iter().sum()
+}
+
+/// Excess allocated to each class per bin: `Σ_k A_k g_kb Σ_{t∈bin} e_t / R_t`.
+fn allocated(
+    n: usize,
+    bins: &Bins,
+    posts: &[PostAt],
+    kernels: &[Kernel],
+    a: &[f64],
+    e_over_r: &[f64],
+) -> Vec<Vec<f64>> {
+    let mut out = vec![vec![0.0; bins.len()]; kernels.len()];
+    for (p, &ak) in posts.iter().zip(a) {
+        for b in 0..bins.len() {
+            let (lo, hi) = span(bins, p.minute, b, n);
+            out[p.class][b] += ak * kernels[p.class].density(bins, b) * local_sum(e_over_r, lo, hi);
+        }
+    }
+    out
+}
+
+/// Fits one series. `classes` is the number of kernel classes; posts must be
+/// sorted by minute (ties in any fixed order).
+pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Settings) -> Fit {
+    let n = y.len();
+    let bins = Bins::new(s.immediate_minutes, s.extended_minutes());
+    // Immediate windows plus guards stay out of the baseline.
+    let mut mask = vec![false; n];
+    for p in posts {
+        let lo = p.minute.saturating_sub(2).min(n);
+        let hi = (p.minute + s.immediate_minutes + s.guard_minutes).min(n);
+        mask[lo..hi].iter_mut().for_each(|m| *m = true);
+    }
+    let prior = Kernel::prior(&bins, s);
+    let mut kernels = vec![prior.clone(); classes];
+    let mut a = vec![1.0; posts.len()];
+    let mut previous: Option<Vec<f64>> = None;
+    let mut base;
+    let mut iterations;
+    let mut round = 0;
+    loop {
+        base = baseline::estimate(grid, y, &mask, previous.as_deref(), s);
+        (a, iterations) = em(y, &base.b, &bins, posts, &kernels, &a, s);
+        round += 1;
+        if round >= s.refine {
+            break;
+        }
+        let r = response(n, &bins, posts, &kernels, &a);
+        let e_over_r: Vec<f64> = (0..n)
+            .map(|i| {
+                if r[i] > 0.0 {
+                    (y[i] - base.b[i]) / r[i]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let alloc = allocated(n, &bins, posts, &kernels, &a, &e_over_r);
+        for (c, kernel) in kernels.iter_mut().enumerate() {
+            let members: Vec<f64> = posts
+                .iter()
+                .zip(&a)
+                .filter(|(p, _)| p.class == c)
+                .map(|(_, x)| *x)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let mean = members.iter().sum::<f64>() / members.len() as f64;
+            *kernel = Kernel::learned(
+                &bins,
+                &alloc[c],
+                &prior,
+                s.kernel_prior_posts * mean.max(1e-9),
+            );
+        }
+        (a, _) = em(y, &base.b, &bins, posts, &kernels, &a, s);
+        previous = Some(response(n, &bins, posts, &kernels, &a));
+    }
+    let r = response(n, &bins, posts, &kernels, &a);
+    windows_of(grid, y, base, r, a, kernels, bins, posts, iterations, s)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn windows_of(
+    _grid: &Grid,
+    y: &[f64],
+    base: Baseline,
+    r: Vec<f64>,
+    a: Vec<f64>,
+    kernels: Vec<Kernel>,
+    bins: Bins,
+    posts: &[PostAt],
+    iterations: usize,
+    s: &Settings,
+) -> Fit {
+    let n = y.len();
+    let b = &base.b;
+    let inv_r = |i: usize| if r[i] > 0.0 { 1.0 / r[i] } else { 0.0 };
+    let py = prefix(y.iter().copied(), n);
+    let pb = prefix(b.iter().copied(), n);
+    let e_r: Vec<f64> = (0..n).map(|i| (y[i] - b[i]) * inv_r(i)).collect();
+    let pos_r: Vec<f64> = (0..n).map(|i| (y[i] - b[i]).max(0.0) * inv_r(i)).collect();
+    let inv: Vec<f64> = (0..n).map(inv_r).collect();
+    let res: Vec<f64> = (0..n).map(|i| y[i] - b[i] - r[i]).collect();
+    // Placebo sums run over the excess (not the residual after the fitted
+    // responses, which the fit has bent toward the noise and would make
+    // intervals too narrow); other posts' responses in placebo windows are
+    // outliers that the robust spread below ignores.
+    let pex = prefix((0..n).map(|i| y[i] - b[i]), n);
+    // Pearson dispersion over the minutes the baseline was fitted on.
+    let (mut chi, mut cnt) = (0.0, 0.0);
+    for i in 0..n {
+        let lam = b[i] + r[i];
+        if !base.masked[i] && lam > 0.0 {
+            chi += res[i] * res[i] / lam;
+            cnt += 1.0;
+        }
+    }
+    let dispersion = if cnt > 0.0 { (chi / cnt).max(1.0) } else { 1.0 };
+    let z = stats::normal_quantile(0.5 + s.confidence / 2.0);
+    let z_mdl = stats::normal_quantile(0.95) + stats::normal_quantile(0.80);
+    let ib = bins.immediate_bins();
+    let shifts = placebo_shifts(n);
+    // Mean amplitude per class: the weights a post's uncertainty is computed
+    // with never use less (see `WindowFit::se`).
+    let mut class_mean = vec![(0.0, 0usize); kernels.len()];
+    for (p, &ak) in posts.iter().zip(&a) {
+        class_mean[p.class].0 += ak;
+        class_mean[p.class].1 += 1;
+    }
+    let class_mean: Vec<f64> = class_mean
+        .iter()
+        .map(|(t, c)| if *c > 0 { t / *c as f64 } else { 0.0 })
+        .collect();
+    let windows = posts
+        .iter()
+        .zip(&a)
+        .map(|(p, &ak)| {
+            let k = &kernels[p.class];
+            let a_eff = ak.max(class_mean[p.class]);
+            let one = |nb: usize| -> WindowFit {
+                let mut f = WindowFit::default();
+                let (w_lo, _) = span(&bins, p.minute, 0, n);
+                let (_, w_hi) = span(&bins, p.minute, nb - 1, n);
+                f.complete = p.minute + bins.edges[nb] <= n;
+                f.observed = py[w_hi] - py[w_lo];
+                f.baseline = pb[w_hi] - pb[w_lo];
+                // mean weight per bin, for the null and the variance
+                let mut wbar = Vec::with_capacity(nb);
+                let (mut own, mut mass, mut var_qp) = (0.0, 0.0, 0.0);
+                for bi in 0..nb {
+                    let (lo, hi) = span(&bins, p.minute, bi, n);
+                    if lo >= hi {
+                        wbar.push((bi, 0.0));
+                        continue;
+                    }
+                    let g = k.density(&bins, bi);
+                    f.lift += ak * g * local_sum(&e_r, lo, hi);
+                    f.positive_share += ak * g * local_sum(&pos_r, lo, hi);
+                    // Σ 1/R over the bin, with the post at a_eff
+                    let inv_sum = if a_eff > ak {
+                        let extra = (a_eff - ak) * g;
+                        (lo..hi).map(|i| 1.0 / (r[i] + extra)).sum::<f64>()
+                    } else {
+                        local_sum(&inv, lo, hi)
+                    };
+                    own += a_eff * g * g * inv_sum;
+                    mass += g * (hi - lo) as f64;
+                    let w = a_eff * g * inv_sum / (hi - lo) as f64;
+                    var_qp += w * w * (pb[hi] - pb[lo]);
+                    wbar.push((bi, w));
+                }
+                f.overlap_share = if mass > 0.0 {
+                    (1.0 - own / mass).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let se_qp = (dispersion * var_qp).sqrt();
+                // placebo windows: the same weights over residuals elsewhere
+                let len = w_hi - w_lo;
+                let mut null = Vec::with_capacity(s.placebos);
+                if len > 0 {
+                    for &sh in &shifts {
+                        if null.len() >= s.placebos {
+                            break;
+                        }
+                        let start = w_lo as i64 + sh;
+                        if start < 0 || start as usize + len > n {
+                            continue;
+                        }
+                        let mut v = 0.0;
+                        for &(bi, w) in &wbar {
+                            if w == 0.0 {
+                                continue;
+                            }
+                            let (lo, hi) = span(&bins, p.minute, bi, n);
+                            let (lo, hi) = ((lo as i64 + sh) as usize, (hi as i64 + sh) as usize);
+                            v += w * (pex[hi] - pex[lo]);
+                        }
+                        null.push(v);
+                    }
+                }
+                f.placebos = null.len();
+                // Robust spread of the placebo sums (MAD): other posts'
+                // responses inside placebo windows are outliers, not noise.
+                let sd_null = if null.len() >= MIN_PLACEBOS {
+                    let med = stats::quantile(&null, 0.5);
+                    let mut dev: Vec<f64> = null.iter().map(|v| (v - med).abs()).collect();
+                    1.4826 * baseline::median_in_place(&mut dev).unwrap_or(0.0)
+                } else {
+                    0.0
+                };
+                f.se = se_qp.max(sd_null);
+                f.min_detectable_lift = z_mdl * f.se;
+                f.p_value = if f.se > 0.0 {
+                    stats::normal_sf(f.lift / f.se)
+                } else {
+                    0.5
+                };
+                f.lift_low = f.lift - z * f.se;
+                f.lift_high = f.lift + z * f.se;
+                f
+            };
+            [one(ib.max(1)), one(bins.len())]
+        })
+        .collect();
+    Fit {
+        baseline: base,
+        response: r,
+        amplitude: a,
+        kernels,
+        windows,
+        dispersion,
+        iterations,
+        y: y.to_vec(),
+        bins,
+        posts: posts.to_vec(),
+    }
+}
+
+/// Below this many placebo windows the p-value and interval are normal ones.
+pub const MIN_PLACEBOS: usize = 20;
+
+/// Placebo offsets in minutes, in the order they are tried: the same time of
+/// day 1, 2, 3 … days before and after, each at 0, −15, +15, −30, +30
+/// minutes (matched time of day, ±30 minutes).
+pub fn placebo_shifts(n: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    let days = n / 1440 + 1;
+    for d in 1..=days as i64 {
+        for sign in [-1i64, 1] {
+            for j in [0i64, -15, 15, -30, 30] {
+                out.push(sign * d * 1440 + j);
+            }
+        }
+    }
+    out
+}
+
+impl Fit {
+    /// Probability that one visit in minute `i` came from post `k`, within
+    /// window `w` (0 immediate, 1 extended): `e⁺_t w_{k,t} / y_t`, scaled so
+    /// that over the window's visits they sum to `max(L_k, 0)` (a negative
+    /// lift gives no visit away). At most `e⁺_t / y_t` in all, so never more
+    /// than 1 over posts.
+    pub fn visit_probability(&self, k: usize, i: usize, w: usize) -> f64 {
+        let p = self.posts[k];
+        let n = self.y.len();
+        let nb = if w == 0 {
+            self.bins.immediate_bins().max(1)
+        } else {
+            self.bins.len()
+        };
+        if i < p.minute || i >= p.minute + self.bins.edges[nb] || i >= n || self.y[i] <= 0.0 {
+            return 0.0;
+        }
+        let r = self.response[i];
+        if r <= 0.0 {
+            return 0.0;
+        }
+        let kern = &self.kernels[p.class];
+        let ak = self.amplitude[k];
+        let pos = self.windows[k][w].positive_share;
+        let bin_of_i = self.bins.edges.partition_point(|&e| e <= i - p.minute) - 1;
+        let lift = self.windows[k][w].lift.max(0.0);
+        if pos <= 0.0 || lift <= 0.0 {
+            return 0.0;
+        }
+        let e = (self.y[i] - self.baseline.b[i]).max(0.0);
+        let share = ak * kern.density(&self.bins, bin_of_i) / r;
+        (lift / pos) * e * share / self.y[i]
+    }
+
+    /// Posts whose extended window covers minute `i` (posts sorted by minute).
+    pub fn posts_covering(&self, i: usize) -> std::ops::Range<usize> {
+        let ext = self.bins.edges[self.bins.len()];
+        let lo = self.posts.partition_point(|p| p.minute + ext <= i);
+        let hi = self.posts.partition_point(|p| p.minute <= i);
+        lo..hi.max(lo)
+    }
+}

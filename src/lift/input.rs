@@ -1,0 +1,162 @@
+//! Reads the lift step's three input tables.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{
+    Array, AsArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, TimeUnit};
+
+use crate::error::{Error, Result};
+use crate::transforms::Table;
+
+/// Minute counts per (signal, country); country "ALL" is the total.
+pub type SeriesRows = BTreeMap<(String, String), Vec<(i64, f64)>>;
+
+/// A post as read.
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// content_id.
+    pub content_id: String,
+    /// creator_id.
+    pub creator_id: String,
+    /// platform.
+    pub platform: String,
+    /// format (the kernel class).
+    pub format: String,
+    /// published_at, µs since the epoch (UTC).
+    pub published_at: i64,
+}
+
+/// An order and the last dark-social-eligible visit before it.
+#[derive(Debug, Clone)]
+pub struct VisitOrder {
+    /// order_id.
+    pub order_id: String,
+    /// Minute of the visit (minutes since the epoch).
+    pub visit_minute: i64,
+    /// Signal of the visit.
+    pub signal: String,
+    /// Order value in the base currency, cents.
+    pub value_cents: i128,
+}
+
+fn column<'a>(b: &'a RecordBatch, table: &str, name: &str) -> Result<&'a dyn Array> {
+    b.column_by_name(name)
+        .map(|c| c.as_ref())
+        .ok_or_else(|| Error::Config(format!("lift input '{table}' has no column {name}")))
+}
+
+fn strings(b: &RecordBatch, table: &str, name: &str) -> Result<StringArray> {
+    Ok(cast(column(b, table, name)?, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
+}
+
+fn micros(b: &RecordBatch, table: &str, name: &str) -> Result<TimestampMicrosecondArray> {
+    let c = cast(
+        column(b, table, name)?,
+        &DataType::Timestamp(TimeUnit::Microsecond, None),
+    )?;
+    Ok(c.as_primitive().clone())
+}
+
+fn required(a: &dyn Array, i: usize, table: &str, name: &str) -> Result<()> {
+    if a.is_null(i) {
+        return Err(Error::Internal(format!(
+            "lift input '{table}': column {name} is null in row {i}"
+        )));
+    }
+    Ok(())
+}
+
+/// Series rows: `minute`, `signal`, `country`, `visits`.
+pub fn series(t: &Table) -> Result<SeriesRows> {
+    const T: &str = "series";
+    let mut out: SeriesRows = BTreeMap::new();
+    for b in &t.batches {
+        let minute = micros(b, T, "minute")?;
+        let signal = strings(b, T, "signal")?;
+        let country = strings(b, T, "country")?;
+        let visits = cast(column(b, T, "visits")?, &DataType::Int64)?;
+        let visits: &Int64Array = visits.as_primitive();
+        for i in 0..b.num_rows() {
+            required(&minute, i, T, "minute")?;
+            required(&signal, i, T, "signal")?;
+            required(&country, i, T, "country")?;
+            out.entry((signal.value(i).to_string(), country.value(i).to_string()))
+                .or_default()
+                .push((
+                    minute.value(i).div_euclid(60_000_000),
+                    visits.value(i) as f64,
+                ));
+        }
+    }
+    Ok(out)
+}
+
+/// Posts: `content_id`, `creator_id`, `platform`, `format`, `published_at`,
+/// sorted by time then id.
+pub fn posts(t: &Table) -> Result<Vec<Post>> {
+    const T: &str = "posts";
+    let mut out = Vec::new();
+    for b in &t.batches {
+        let id = strings(b, T, "content_id")?;
+        let creator = strings(b, T, "creator_id")?;
+        let platform = strings(b, T, "platform")?;
+        let format = strings(b, T, "format")?;
+        let at = micros(b, T, "published_at")?;
+        for i in 0..b.num_rows() {
+            required(&id, i, T, "content_id")?;
+            required(&at, i, T, "published_at")?;
+            let s = |a: &StringArray| {
+                if a.is_valid(i) {
+                    a.value(i).to_string()
+                } else {
+                    "unknown".into()
+                }
+            };
+            out.push(Post {
+                content_id: id.value(i).to_string(),
+                creator_id: s(&creator),
+                platform: s(&platform),
+                format: s(&format),
+                published_at: at.value(i),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.published_at
+            .cmp(&b.published_at)
+            .then(a.content_id.cmp(&b.content_id))
+    });
+    Ok(out)
+}
+
+/// Visit orders: `order_id`, `visit_at`, `signal`, `value` (decimal, 2 places).
+pub fn visit_orders(t: &Table) -> Result<Vec<VisitOrder>> {
+    const T: &str = "visit_orders";
+    let mut out = Vec::new();
+    for b in &t.batches {
+        let id = strings(b, T, "order_id")?;
+        let at = micros(b, T, "visit_at")?;
+        let signal = strings(b, T, "signal")?;
+        let value = cast(column(b, T, "value")?, &DataType::Decimal128(38, 2))?;
+        let value: &Decimal128Array = value.as_primitive();
+        for i in 0..b.num_rows() {
+            required(&id, i, T, "order_id")?;
+            required(&at, i, T, "visit_at")?;
+            required(&value, i, T, "value")?;
+            out.push(VisitOrder {
+                order_id: id.value(i).to_string(),
+                visit_minute: at.value(i).div_euclid(60_000_000),
+                signal: signal.value(i).to_string(),
+                value_cents: value.value(i),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    Ok(out)
+}

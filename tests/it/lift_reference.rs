@@ -1,0 +1,162 @@
+//! The lift's formulas against an independent NumPy implementation (1e-9),
+//! and its estimand against a statsmodels Poisson GLM. Fixtures and the
+//! script that made them: tests/fixtures/lift/make_reference.py.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use halo::lift::fit::{self, PostAt};
+use halo::lift::{Grid, Settings};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lift")
+}
+
+fn read_csv(name: &str) -> Vec<HashMap<String, f64>> {
+    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(|v| v.parse().unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The settings `make_reference.py` lists in SETTINGS.
+fn settings() -> Settings {
+    Settings {
+        immediate_minutes: 10,
+        extended_hours: 1,
+        guard_minutes: 5,
+        weeks: 2,
+        min_weeks: 1,
+        smooth_minutes: 5,
+        level_minutes: 30,
+        level_prior: 30.0,
+        outlier_mads: 5.0,
+        kernel_half_life_minutes: 8.0,
+        kernel_slow_share: 0.3,
+        kernel_slow_half_life_hours: 1.0,
+        kernel_prior_posts: 5.0,
+        refine: 2,
+        max_iterations: 60,
+        tolerance: 0.0,
+        placebos: 30,
+        confidence: 0.95,
+        ..Settings::default()
+    }
+}
+
+fn fitted() -> (fit::Fit, Vec<f64>) {
+    let y: Vec<f64> = read_csv("series.csv").iter().map(|r| r["y"]).collect();
+    let posts: Vec<PostAt> = read_csv("posts.csv")
+        .iter()
+        .map(|r| PostAt {
+            minute: r["minute"] as usize,
+            class: r["class"] as usize,
+        })
+        .collect();
+    let grid = Grid::utc(0, y.len(), 1440);
+    (fit::fit(&grid, &y, &posts, 2, &settings()), y)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+#[test]
+fn lift_matches_the_independent_numpy_reference() {
+    let (f, _) = fitted();
+    for r in read_csv("baseline.csv") {
+        let i = r["minute"] as usize;
+        assert!(
+            close(f.baseline.b[i], r["baseline"]),
+            "baseline at {i}: {} vs {}",
+            f.baseline.b[i],
+            r["baseline"]
+        );
+    }
+    let mut with_placebos = 0;
+    for r in read_csv("reference.csv") {
+        let (k, w) = (r["post"] as usize, r["window"] as usize);
+        let x = &f.windows[k][w];
+        assert!(
+            close(f.amplitude[k], r["amplitude"]),
+            "post {k}: amplitude {} vs {}",
+            f.amplitude[k],
+            r["amplitude"]
+        );
+        for (name, got) in [
+            ("observed", x.observed),
+            ("baseline", x.baseline),
+            ("lift", x.lift),
+            ("lift_low", x.lift_low),
+            ("lift_high", x.lift_high),
+            ("se", x.se),
+            ("min_detectable_lift", x.min_detectable_lift),
+            ("overlap_share", x.overlap_share),
+        ] {
+            assert!(
+                close(got, r[name]),
+                "post {k} window {w}: {name} {got} vs {}",
+                r[name]
+            );
+        }
+        // p-values: relative, they reach 1e-14
+        assert!(
+            (x.p_value - r["p_value"]).abs() <= 1e-9 * r["p_value"].max(1e-300),
+            "post {k} window {w}: p {} vs {}",
+            x.p_value,
+            r["p_value"]
+        );
+        assert_eq!(x.placebos, r["placebos"] as usize);
+        with_placebos += usize::from(x.placebos >= fit::MIN_PLACEBOS);
+    }
+    assert!(
+        with_placebos > 0,
+        "the fixture must exercise the placebo spread"
+    );
+}
+
+/// halo's immediate-window lift of every isolated post agrees with the
+/// Poisson GLM's (window indicator against 15-minute-of-day and day
+/// effects) within two of halo's standard errors, and the two rank posts
+/// alike.
+#[test]
+fn lift_agrees_with_a_poisson_glm_on_isolated_posts() {
+    let (f, _) = fitted();
+    let glm = read_csv("glm.csv");
+    assert!(glm.len() >= 5);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for r in &glm {
+        let k = r["post"] as usize;
+        let x = &f.windows[k][0];
+        assert!(
+            (x.lift - r["glm_lift"]).abs() <= 2.0 * x.se,
+            "post {k}: halo {} ± {} vs GLM {}",
+            x.lift,
+            x.se,
+            r["glm_lift"]
+        );
+        a.push(x.lift);
+        b.push(r["glm_lift"]);
+    }
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let corr = cov
+        / (a.iter().map(|x| (x - ma).powi(2)).sum::<f64>()
+            * b.iter().map(|y| (y - mb).powi(2)).sum::<f64>())
+        .sqrt();
+    assert!(corr > 0.9, "correlation {corr}");
+}
