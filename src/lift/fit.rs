@@ -273,7 +273,8 @@ fn local_sum(v: &[f64], lo: usize, hi: usize) -> f64 {
     v[lo..hi].iter().sum()
 }
 
-/// Excess allocated to each class per bin: `Σ_k A_k g_kb Σ_{t∈bin} e_t / R_t`.
+/// Excess allocated to each class per bin, over the `used` posts:
+/// `Σ_k A_k g_kb Σ_{t∈bin} e_t / R_t`.
 fn allocated(
     n: usize,
     bins: &Bins,
@@ -281,9 +282,10 @@ fn allocated(
     kernels: &[Kernel],
     a: &[f64],
     e_over_r: &[f64],
+    used: &[bool],
 ) -> Vec<Vec<f64>> {
     let mut out = vec![vec![0.0; bins.len()]; kernels.len()];
-    for (p, &ak) in posts.iter().zip(a) {
+    for ((p, &ak), _) in posts.iter().zip(a).zip(used).filter(|(_, u)| **u) {
         for b in 0..bins.len() {
             let (lo, hi) = span(bins, p.minute, b, n);
             out[p.class][b] += ak * kernels[p.class].density(bins, b) * local_sum(e_over_r, lo, hi);
@@ -307,6 +309,18 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
     let prior = Kernel::prior(&bins, s);
     let mut kernels = vec![prior.clone(); classes];
     let mut a = vec![1.0; posts.len()];
+    // Clean posts: no other post's immediate window overlaps theirs. The
+    // first learned kernels come from them alone; later rounds refine with
+    // every post, split by the current kernels.
+    let clean: Vec<bool> = (0..posts.len())
+        .map(|k| {
+            let t = posts[k].minute;
+            let before = k == 0 || posts[k - 1].minute + s.immediate_minutes <= t;
+            let after = k + 1 == posts.len() || t + s.immediate_minutes <= posts[k + 1].minute;
+            before && after
+        })
+        .collect();
+    let all = vec![true; posts.len()];
     let mut previous: Option<Vec<f64>> = None;
     let mut base;
     let mut iterations;
@@ -328,13 +342,15 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
                 }
             })
             .collect();
-        let alloc = allocated(n, &bins, posts, &kernels, &a, &e_over_r);
+        let learn_from = if round == 1 { &clean } else { &all };
+        let alloc = allocated(n, &bins, posts, &kernels, &a, &e_over_r, learn_from);
         for (c, kernel) in kernels.iter_mut().enumerate() {
             let members: Vec<f64> = posts
                 .iter()
                 .zip(&a)
-                .filter(|(p, _)| p.class == c)
-                .map(|(_, x)| *x)
+                .zip(learn_from)
+                .filter(|((p, _), used)| p.class == c && **used)
+                .map(|((_, x), _)| *x)
                 .collect();
             if members.is_empty() {
                 continue;

@@ -398,3 +398,140 @@ fn the_nightly_run_writes_the_lift_tables() {
         "{ls}"
     );
 }
+
+/// A site that exports only aggregates: a signal in traffic_minutely
+/// replaces the one computed from sessions (its null-country rows are the
+/// total; country rows stay per country); other signals still come from
+/// sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_minutely_replaces_the_signals_it_holds() {
+    use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMicrosecondArray};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    crate::common::tiny(&input, 21).await;
+    // 2026-10-01 .. 2026-11-01 UTC, every minute: direct = 3 in total, 1 in DE.
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp()
+        / 60;
+    let minutes: Vec<i64> = (0..31 * 1440).map(|i| (first + i) * 60_000_000).collect();
+    let n = minutes.len();
+    let mut ts = minutes.clone();
+    ts.extend(&minutes);
+    let signal: Vec<&str> = vec!["direct"; 2 * n];
+    let mut country: Vec<Option<&str>> = vec![None; n];
+    country.extend(vec![Some("DE"); n]);
+    let mut value = vec![3i64; n];
+    value.extend(vec![1i64; n]);
+    crate::common::write_parquet(
+        &input.join("traffic_minutely/part-0.parquet"),
+        vec![
+            (
+                "minute",
+                Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")) as ArrayRef,
+            ),
+            ("signal", Arc::new(StringArray::from(signal)) as ArrayRef),
+            ("value", Arc::new(Int64Array::from(value)) as ArrayRef),
+            ("country", Arc::new(StringArray::from(country)) as ArrayRef),
+        ],
+    );
+    let out = dir.path().join("out");
+    let s = run_nightly(&input, &out, &["--date", "2026-10-30"]);
+    assert_eq!(s["status"], "success", "{s}");
+    let q = |sql: &str| sql_csv(&input, &out, sql);
+    let direct = q(
+        "SELECT country, count(*) AS n, min(observed) AS lo, max(observed) AS hi FROM traffic_baseline \
+                    WHERE signal = 'direct' GROUP BY country ORDER BY country",
+    );
+    assert_eq!(
+        direct.lines().skip(1).collect::<Vec<_>>(),
+        ["ALL,1440,3.0,3.0", "DE,1440,1.0,1.0"],
+        "{direct}"
+    );
+    // a flat series has a flat baseline
+    let flat = q(
+        "SELECT min(baseline) AS lo, max(baseline) AS hi FROM traffic_baseline WHERE signal = 'direct' AND country = 'ALL'",
+    );
+    let v: Vec<f64> = flat
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(v.iter().all(|b| (b - 3.0).abs() < 0.2), "{flat}");
+    let branded = q(
+        "SELECT sum(observed) AS n FROM traffic_baseline WHERE signal = 'branded_search' AND country = 'ALL'",
+    );
+    let sessions = q("SELECT sum(branded_search_sessions - 0) AS n FROM daily_sessions");
+    assert!(
+        branded.lines().nth(1).unwrap().parse::<f64>().unwrap() > 0.0,
+        "{branded} {sessions}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A rolling range shorter than a post takes to settle, or none at all,
+/// would leave rows provisional forever: the run stops with exit 78 and
+/// says why.
+#[test]
+fn a_rolling_range_too_short_for_the_lift_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"),
+        &root.join("sql"),
+    );
+    std::fs::create_dir_all(root.join("jobs")).unwrap();
+    let nightly = std::fs::read_to_string(crate::common::nightly()).unwrap();
+    for (replacement, want) in [
+        (
+            "rolling_days = { post_lift = 5 }",
+            "settles only 10 days after publication",
+        ),
+        ("", "must declare rolling_days"),
+    ] {
+        let job = root.join("jobs/nightly.toml");
+        std::fs::write(
+            &job,
+            nightly.replace("rolling_days = { post_lift = 10 }", replacement),
+        )
+        .unwrap();
+        let out = crate::common::halo(
+            &[
+                "run",
+                job.to_str().unwrap(),
+                "--input",
+                sample().to_str().unwrap(),
+                "--output",
+                root.join("out").to_str().unwrap(),
+                "--date",
+                "2026-10-31",
+            ],
+            &[],
+        );
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(78), "{text}");
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}
