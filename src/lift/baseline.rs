@@ -8,9 +8,10 @@
 //!   only). A median over weeks resists a week with a promotion; the mean
 //!   within a week makes it usable at one visit per minute. With fewer than
 //!   `min_weeks` earlier weeks (the start of the data) later weeks fill in.
-//! - `r(t)` is the ratio `(Σ c + κ) / (Σ S + κ)` over the unmasked minutes of
-//!   `[t − L, t + L]`: the day's level against the profile, shrunk toward 1
-//!   at low counts. A centred window bridges masked windows from both sides.
+//! - `r(t)` is the ratio `(Σ c + κρ) / (Σ S + κ)` over the unmasked minutes
+//!   of `[t − L, t + L]`: the day's level against the profile, shrunk at low
+//!   counts toward `ρ = Σ c / Σ S` over the whole series. A centred window
+//!   bridges masked windows from both sides.
 //! - `c = y − R̂` where `R̂` is the modelled response of all posts from the
 //!   previous refinement round, so long response tails (hours) are not
 //!   taken for a higher level.
@@ -169,13 +170,17 @@ pub fn estimate(
     let (ps, _) = prefix(&shape, &keep);
     let l = s.level_minutes;
     let kappa = s.level_prior;
+    // The pseudo-count pulls the level toward the series' overall ratio, not
+    // toward 1: a median over weeks of skewed counts sits below their mean,
+    // and shrinking toward 1 would carry that into a baseline biased low.
+    let rho = if ps[n] > 0.0 { (pc[n] / ps[n]).max(0.0) } else { 1.0 };
     let mean_shape = shape.iter().sum::<f64>() / n.max(1) as f64;
     let floor = FLOOR_SHARE * mean_shape.max(1e-6);
     let b = (0..n)
         .map(|i| {
             let lo = i.saturating_sub(l);
             let hi = (i + l + 1).min(n);
-            let num = pc[hi] - pc[lo] + kappa;
+            let num = pc[hi] - pc[lo] + kappa * rho;
             let den = ps[hi] - ps[lo] + kappa;
             let r = if den > 0.0 { (num / den).max(0.0) } else { 1.0 };
             (r * shape[i]).max(floor)

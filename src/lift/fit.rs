@@ -67,9 +67,9 @@ pub struct WindowFit {
     pub placebos: usize,
     /// Whether every minute of the window lies in the data.
     pub complete: bool,
-    /// `Σ_t e⁺_t w_{k,t}` over the window: what the visit probabilities are
-    /// scaled against.
-    pub positive_share: f64,
+    /// `Σ_t y_t A_k g_k / λ_t` over the window: the visits the model gives
+    /// the post, which the visit probabilities are scaled against.
+    pub responsibility: f64,
 }
 
 /// Everything fitted on one series.
@@ -389,7 +389,12 @@ fn windows_of(
     let py = prefix(y.iter().copied(), n);
     let pb = prefix(b.iter().copied(), n);
     let e_r: Vec<f64> = (0..n).map(|i| (y[i] - b[i]) * inv_r(i)).collect();
-    let pos_r: Vec<f64> = (0..n).map(|i| (y[i] - b[i]).max(0.0) * inv_r(i)).collect();
+    let y_lam: Vec<f64> = (0..n)
+        .map(|i| {
+            let lam = b[i] + r[i];
+            if lam > 0.0 { y[i] / lam } else { 0.0 }
+        })
+        .collect();
     let inv: Vec<f64> = (0..n).map(inv_r).collect();
     let res: Vec<f64> = (0..n).map(|i| y[i] - b[i] - r[i]).collect();
     // Placebo sums run over the excess (not the residual after the fitted
@@ -446,7 +451,7 @@ fn windows_of(
                     }
                     let g = k.density(&bins, bi);
                     f.lift += ak * g * local_sum(&e_r, lo, hi);
-                    f.positive_share += ak * g * local_sum(&pos_r, lo, hi);
+                    f.responsibility += ak * g * local_sum(&y_lam, lo, hi);
                     // Σ 1/R over the bin, with the post at a_eff
                     let inv_sum = if a_eff > ak {
                         let extra = (a_eff - ak) * g;
@@ -548,37 +553,58 @@ pub fn placebo_shifts(n: usize) -> Vec<i64> {
 }
 
 impl Fit {
-    /// Probability that one visit in minute `i` came from post `k`, within
-    /// window `w` (0 immediate, 1 extended): `e⁺_t w_{k,t} / y_t`, scaled so
-    /// that over the window's visits they sum to `max(L_k, 0)` (a negative
-    /// lift gives no visit away). At most `e⁺_t / y_t` in all, so never more
-    /// than 1 over posts.
-    pub fn visit_probability(&self, k: usize, i: usize, w: usize) -> f64 {
+    /// The model's responsibility of post `k` for a visit in minute `i`,
+    /// `A_k g_k(i − t_k) / λ_i` (λ = baseline + all responses), within window
+    /// `w` (0 immediate, 1 extended). It does not look at the minute's own
+    /// count: the observed share `e_t / y_t` would be biased upward for the
+    /// visits one picks by their outcome (a minute that holds a converting
+    /// visit has y ≥ 1, so its excess is positive on average even under no
+    /// effect), which more than tripled incremental orders on the sample.
+    fn responsibility(&self, k: usize, i: usize, w: usize) -> f64 {
         let p = self.posts[k];
-        let n = self.y.len();
-        let nb = if w == 0 {
+        let nb = self.window_bins(w);
+        if i < p.minute || i >= p.minute + self.bins.edges[nb] || i >= self.y.len() {
+            return 0.0;
+        }
+        let lam = self.baseline.b[i] + self.response[i];
+        if lam <= 0.0 {
+            return 0.0;
+        }
+        let bin = self.bins.edges.partition_point(|&e| e <= i - p.minute) - 1;
+        self.amplitude[k] * self.kernels[p.class].density(&self.bins, bin) / lam
+    }
+
+    fn window_bins(&self, w: usize) -> usize {
+        if w == 0 {
             self.bins.immediate_bins().max(1)
         } else {
             self.bins.len()
-        };
-        if i < p.minute || i >= p.minute + self.bins.edges[nb] || i >= n || self.y[i] <= 0.0 {
+        }
+    }
+
+    /// Probability that one visit in minute `i` came from post `k`, within
+    /// window `w`: the responsibility scaled so that over the window's visits
+    /// the probabilities sum to `max(L_k, 0)` (a negative lift gives no visit
+    /// away). For labelling visits.
+    pub fn visit_probability(&self, k: usize, i: usize, w: usize) -> f64 {
+        let x = &self.windows[k][w];
+        if x.responsibility <= 0.0 || x.lift <= 0.0 {
             return 0.0;
         }
-        let r = self.response[i];
-        if r <= 0.0 {
+        x.lift / x.responsibility * self.responsibility(k, i, w)
+    }
+
+    /// The signed share of one visit in minute `i` that post `k` explains:
+    /// the responsibility scaled so that over the window's visits the shares
+    /// sum to `L_k` itself, negative included. Incremental orders are summed
+    /// with these, so noise cancels across posts instead of piling up as
+    /// positive parts would.
+    pub fn visit_share(&self, k: usize, i: usize, w: usize) -> f64 {
+        let x = &self.windows[k][w];
+        if x.responsibility <= 0.0 {
             return 0.0;
         }
-        let kern = &self.kernels[p.class];
-        let ak = self.amplitude[k];
-        let pos = self.windows[k][w].positive_share;
-        let bin_of_i = self.bins.edges.partition_point(|&e| e <= i - p.minute) - 1;
-        let lift = self.windows[k][w].lift.max(0.0);
-        if pos <= 0.0 || lift <= 0.0 {
-            return 0.0;
-        }
-        let e = (self.y[i] - self.baseline.b[i]).max(0.0);
-        let share = ak * kern.density(&self.bins, bin_of_i) / r;
-        (lift / pos) * e * share / self.y[i]
+        x.lift / x.responsibility * self.responsibility(k, i, w)
     }
 
     /// Posts whose extended window covers minute `i` (posts sorted by minute).

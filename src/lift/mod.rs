@@ -240,7 +240,7 @@ pub fn estimate(
             .then_with(|| a.1.cmp(&b.1))
             .then_with(|| a.2.cmp(&b.2))
     });
-    // Orders: each order's last eligible visit gives its posts p_k(t).
+    // Orders: each order's last eligible visit gives each post its share.
     let mut credit: BTreeMap<(usize, &str), [(f64, f64); 2]> = BTreeMap::new();
     for vo in visit_orders {
         if !s.order_signals.contains(&vo.signal) {
@@ -256,8 +256,9 @@ pub fn estimate(
         let i = i as usize;
         for k in f.posts_covering(i) {
             for w in 0..2 {
-                let p = f.visit_probability(k, i, w);
-                if p > 0.0 {
+                // signed shares: they sum to the lift, so noise cancels
+                let p = f.visit_share(k, i, w);
+                if p != 0.0 {
                     let e = credit
                         .entry((k, vo.signal.as_str()))
                         .or_insert([(0.0, 0.0); 2]);

@@ -49,7 +49,7 @@ fn settings() -> Settings {
         kernel_slow_half_life_hours: 1.0,
         kernel_prior_posts: 5.0,
         refine: 2,
-        max_iterations: 60,
+        max_iterations: 30,
         tolerance: 0.0,
         placebos: 30,
         confidence: 0.95,
@@ -130,21 +130,26 @@ fn lift_matches_the_independent_numpy_reference() {
 }
 
 /// Per-visit probabilities: over a window's visits they add up to the post's
-/// (non-negative) lift, and over posts a minute's visits never get more than
-/// probability 1.
+/// (non-negative) lift, the signed shares to the lift itself, and over posts
+/// a minute's visits never get more than probability 1.
 #[test]
 fn visit_probabilities_sum_to_the_lift() {
     let (f, y) = fitted();
     let posts = read_csv("posts.csv");
     for (k, _) in posts.iter().enumerate() {
         for w in 0..2 {
-            let total: f64 = (0..y.len())
+            let p: f64 = (0..y.len())
                 .map(|i| y[i] * f.visit_probability(k, i, w))
                 .sum();
-            let want = f.windows[k][w].lift.max(0.0);
+            let share: f64 = (0..y.len()).map(|i| y[i] * f.visit_share(k, i, w)).sum();
+            let lift = f.windows[k][w].lift;
             assert!(
-                (total - want).abs() <= 1e-9 * want.max(1.0),
-                "post {k} window {w}: {total} vs {want}"
+                (p - lift.max(0.0)).abs() <= 1e-9 * lift.abs().max(1.0),
+                "post {k} window {w}: {p} vs {lift}"
+            );
+            assert!(
+                (share - lift).abs() <= 1e-9 * lift.abs().max(1.0),
+                "post {k} window {w}: {share} vs {lift}"
             );
         }
     }
