@@ -173,7 +173,11 @@ pub fn estimate(
     // The pseudo-count pulls the level toward the series' overall ratio, not
     // toward 1: a median over weeks of skewed counts sits below their mean,
     // and shrinking toward 1 would carry that into a baseline biased low.
-    let rho = if ps[n] > 0.0 { (pc[n] / ps[n]).max(0.0) } else { 1.0 };
+    let rho = if ps[n] > 0.0 {
+        (pc[n] / ps[n]).max(0.0)
+    } else {
+        1.0
+    };
     let mean_shape = shape.iter().sum::<f64>() / n.max(1) as f64;
     let floor = FLOOR_SHARE * mean_shape.max(1e-6);
     let b = (0..n)
