@@ -17,8 +17,13 @@
 //!   round also re-estimates the baseline with the modelled response taken
 //!   out, so long tails are not mistaken for a higher level.
 //!
-//! Every per-post sum runs over the post's lag bins with prefix sums, so one
-//! EM iteration costs O(minutes + posts × bins).
+//! - uncertainty: the larger of a quasi-Poisson spread and the robust spread
+//!   of the same weights laid over the excess at placebo times (same time of
+//!   day on other days); p-values, intervals and the minimum detectable lift
+//!   follow from it.
+//!
+//! Every per-post sum in the EM runs over the post's lag bins with prefix
+//! sums, so one EM step costs O(minutes + posts × bins).
 
 use super::baseline::{self, Baseline};
 use super::calendar::Grid;
@@ -367,12 +372,11 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
         previous = Some(response(n, &bins, posts, &kernels, &a));
     }
     let r = response(n, &bins, posts, &kernels, &a);
-    windows_of(grid, y, base, r, a, kernels, bins, posts, iterations, s)
+    windows_of(y, base, r, a, kernels, bins, posts, iterations, s)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn windows_of(
-    _grid: &Grid,
     y: &[f64],
     base: Baseline,
     r: Vec<f64>,
