@@ -74,7 +74,7 @@ pub fn credits(
 }
 
 /// The key of touch `t` of conversion `c` at `level` (0..4).
-pub fn level_key<'a>(j: &'a Journeys, c: usize, t: usize, level: usize) -> &'a str {
+pub fn level_key(j: &Journeys, c: usize, t: usize, level: usize) -> &str {
     let touch = &j.conversions[c].touches[t];
     match level {
         0 => j.channels.name(touch.channel),

@@ -291,9 +291,9 @@ fn allocated(
 ) -> Vec<Vec<f64>> {
     let mut out = vec![vec![0.0; bins.len()]; kernels.len()];
     for ((p, &ak), _) in posts.iter().zip(a).zip(used).filter(|(_, u)| **u) {
-        for b in 0..bins.len() {
+        for (b, slot) in out[p.class].iter_mut().enumerate() {
             let (lo, hi) = span(bins, p.minute, b, n);
-            out[p.class][b] += ak * kernels[p.class].density(bins, b) * local_sum(e_over_r, lo, hi);
+            *slot += ak * kernels[p.class].density(bins, b) * local_sum(e_over_r, lo, hi);
         }
     }
     out
