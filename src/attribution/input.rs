@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use arrow::array::{
-    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    Array, AsArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::transforms::Table;
+use crate::transforms::{Table, column, strings};
 
 use super::path::Interner;
 
@@ -64,18 +64,6 @@ pub struct Journeys {
     pub channels: Interner,
 }
 
-fn column<'a>(b: &'a RecordBatch, table: &str, name: &str) -> Result<&'a dyn Array> {
-    b.column_by_name(name)
-        .map(|c| c.as_ref())
-        .ok_or_else(|| Error::Config(format!("attribution input '{table}' has no column {name}")))
-}
-
-fn strings(b: &RecordBatch, table: &str, name: &str) -> Result<StringArray> {
-    Ok(cast(column(b, table, name)?, &DataType::Utf8)?
-        .as_string::<i32>()
-        .clone())
-}
-
 fn opt(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_string())
 }
@@ -88,7 +76,7 @@ pub fn read(inputs: &[Table]) -> Result<Journeys> {
     let [conv, nulls] = inputs else {
         return Err(Error::Internal("attribution takes two inputs".into()));
     };
-    let t = "converting touches";
+    let t = "attribution input 'converting touches'";
     let mut by_order: HashMap<String, Conversion> = HashMap::new();
     let mut raw_touches: Vec<(String, Touch, String)> = Vec::new();
     for b in &conv.batches {
@@ -167,7 +155,7 @@ pub fn read(inputs: &[Table]) -> Result<Journeys> {
 
     // Open journeys arrive as touches ordered by (person, journey, seq):
     // fold consecutive rows of one journey into a path, count paths.
-    let t = "open journey touches";
+    let t = "attribution input 'open journey touches'";
     let mut counts: HashMap<Vec<u32>, f64> = HashMap::new();
     let mut current: Option<(String, i64)> = None;
     let mut path: Vec<u32> = Vec::new();

@@ -1,7 +1,7 @@
 //! The attribution parameters of a job (`[params.extra]`, all optional).
 
 use crate::error::{Error, Result};
-use crate::runner::job::Params;
+use crate::runner::job::{Params, bad_param as bad};
 
 use super::models::Model;
 use super::path::PathTransform;
@@ -56,10 +56,6 @@ impl Default for Settings {
             seed: 7,
         }
     }
-}
-
-fn bad(key: &str, want: &str, got: &toml::Value) -> Error {
-    Error::Config(format!("params.extra.{key} must be {want}, got {got}"))
 }
 
 impl Settings {

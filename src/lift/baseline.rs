@@ -24,8 +24,6 @@ use super::settings::Settings;
 pub struct Baseline {
     /// `b_t`.
     pub b: Vec<f64>,
-    /// `S_t`.
-    pub shape: Vec<f64>,
     /// Minutes kept out of the estimation.
     pub masked: Vec<bool>,
 }
@@ -190,7 +188,7 @@ pub fn estimate(
             (r * shape[i]).max(floor)
         })
         .collect();
-    Baseline { b, shape, masked }
+    Baseline { b, masked }
 }
 
 #[cfg(test)]

@@ -117,158 +117,166 @@ fn span(bins: &Bins, t: usize, b: usize, n: usize) -> (usize, usize) {
     (lo, hi)
 }
 
-/// `R_t = Σ_k A_k g_k(t − t_k)` by a difference array. Minutes no post's
-/// window covers (counted exactly, in integers) are set to exactly 0: the
-/// running sum leaves rounding residue there (1e-16), and 1/R of residue
-/// would swamp every prefix sum after it.
-fn response(n: usize, bins: &Bins, posts: &[PostAt], kernels: &[Kernel], a: &[f64]) -> Vec<f64> {
-    let mut d = vec![0.0; n + 1];
-    let mut cover = vec![0i64; n + 1];
-    for (p, &ak) in posts.iter().zip(a) {
-        let (first, _) = span(bins, p.minute, 0, n);
-        let (_, last) = span(bins, p.minute, bins.len() - 1, n);
-        cover[first] += 1;
-        cover[last] -= 1;
-        let k = &kernels[p.class];
-        for b in 0..bins.len() {
-            let (lo, hi) = span(bins, p.minute, b, n);
-            if lo < hi {
-                let v = ak * k.density(bins, b);
-                d[lo] += v;
-                d[hi] -= v;
-            }
-        }
-    }
-    let (mut acc, mut active) = (0.0, 0i64);
-    d.truncate(n);
-    for (x, c) in d.iter_mut().zip(&cover) {
-        acc += *x;
-        active += c;
-        if active == 0 {
-            acc = 0.0;
-        }
-        *x = acc;
-    }
-    d
+/// The posts and their current kernels on a grid of `n` minutes: what the
+/// responses, EM steps and likelihood are computed from.
+#[derive(Clone, Copy)]
+struct Events<'a> {
+    n: usize,
+    bins: &'a Bins,
+    posts: &'a [PostAt],
+    kernels: &'a [Kernel],
 }
 
-/// One Richardson–Lucy / EM step for the amplitudes.
-fn em_step(
-    y: &[f64],
-    b: &[f64],
-    bins: &Bins,
-    posts: &[PostAt],
-    kernels: &[Kernel],
-    a: &[f64],
-) -> Vec<f64> {
-    let n = y.len();
-    let r = response(n, bins, posts, kernels, a);
-    let q = prefix(
-        (0..n).map(|i| {
-            let lam = b[i] + r[i];
-            if lam > 0.0 { y[i] / lam } else { 0.0 }
-        }),
-        n,
-    );
-    posts
-        .iter()
-        .zip(a)
-        .map(|(p, &ak)| {
-            let k = &kernels[p.class];
-            let (mut num, mut den) = (0.0, 0.0);
-            for bi in 0..bins.len() {
-                let (lo, hi) = span(bins, p.minute, bi, n);
+impl Events<'_> {
+    /// Minutes `[lo, hi)` of bin `b` of post `p`.
+    fn span(&self, p: &PostAt, b: usize) -> (usize, usize) {
+        span(self.bins, p.minute, b, self.n)
+    }
+
+    /// `R_t = Σ_k A_k g_k(t − t_k)` by a difference array. Minutes no post's
+    /// window covers (counted exactly, in integers) are set to exactly 0:
+    /// the running sum leaves rounding residue there (1e-16), and 1/R of
+    /// residue would swamp every prefix sum after it.
+    fn response(&self, a: &[f64]) -> Vec<f64> {
+        let (n, bins) = (self.n, self.bins);
+        let mut d = vec![0.0; n + 1];
+        let mut cover = vec![0i64; n + 1];
+        for (p, &ak) in self.posts.iter().zip(a) {
+            cover[self.span(p, 0).0] += 1;
+            cover[self.span(p, bins.len() - 1).1] -= 1;
+            let k = &self.kernels[p.class];
+            for b in 0..bins.len() {
+                let (lo, hi) = self.span(p, b);
                 if lo < hi {
-                    let g = k.density(bins, bi);
-                    num += g * (q[hi] - q[lo]);
-                    den += g * (hi - lo) as f64;
+                    let v = ak * k.density(bins, b);
+                    d[lo] += v;
+                    d[hi] -= v;
                 }
             }
-            if den > 0.0 { ak * num / den } else { 0.0 }
-        })
-        .collect()
-}
+        }
+        let (mut acc, mut active) = (0.0, 0i64);
+        d.truncate(n);
+        for (x, c) in d.iter_mut().zip(&cover) {
+            acc += *x;
+            active += c;
+            if active == 0 {
+                acc = 0.0;
+            }
+            *x = acc;
+        }
+        d
+    }
 
-/// Poisson log-likelihood of the amplitudes (up to the constant Σ log y!).
-fn loglik(
-    y: &[f64],
-    b: &[f64],
-    bins: &Bins,
-    posts: &[PostAt],
-    kernels: &[Kernel],
-    a: &[f64],
-) -> f64 {
-    let r = response(y.len(), bins, posts, kernels, a);
-    y.iter()
-        .zip(b)
-        .zip(&r)
-        .map(|((y, b), r)| {
-            let lam = b + r;
-            if *y > 0.0 { y * lam.ln() - lam } else { -lam }
-        })
-        .sum()
-}
-
-/// The amplitudes' maximum-likelihood fit: EM steps accelerated by SQUAREM
-/// (Varadhan & Roland 2008, scheme S3, projected onto A ≥ 0, with one
-/// stabilising EM step and a fall-back to the plain EM steps whenever the
-/// jump would lower the likelihood). Stops when a cycle raises the
-/// log-likelihood by less than `tolerance · max(1, |ℓ|)`: the amplitudes of
-/// posts published at the same moment lie on a flat ridge of the
-/// likelihood, where they would drift for thousands of steps without
-/// changing the fit. Returns the amplitudes and the EM steps run.
-fn em(
-    y: &[f64],
-    b: &[f64],
-    bins: &Bins,
-    posts: &[PostAt],
-    kernels: &[Kernel],
-    start: &[f64],
-    s: &Settings,
-) -> (Vec<f64>, usize) {
-    let step = |a: &[f64]| em_step(y, b, bins, posts, kernels, a);
-    let ll = |a: &[f64]| loglik(y, b, bins, posts, kernels, a);
-    let mut a = start.to_vec();
-    let mut current = ll(&a);
-    let mut steps = 0;
-    while steps < s.max_iterations {
-        let a1 = step(&a);
-        let a2 = step(&a1);
-        steps += 2;
-        let r: Vec<f64> = a1.iter().zip(&a).map(|(x, y)| x - y).collect();
-        let v: Vec<f64> = a2
+    /// One Richardson–Lucy / EM step for the amplitudes.
+    fn step(&self, y: &[f64], b: &[f64], a: &[f64]) -> Vec<f64> {
+        let n = self.n;
+        let r = self.response(a);
+        let q = prefix(
+            (0..n).map(|i| {
+                let lam = b[i] + r[i];
+                if lam > 0.0 { y[i] / lam } else { 0.0 }
+            }),
+            n,
+        );
+        self.posts
             .iter()
-            .zip(&a1)
+            .zip(a)
+            .map(|(p, &ak)| {
+                let k = &self.kernels[p.class];
+                let (mut num, mut den) = (0.0, 0.0);
+                for bi in 0..self.bins.len() {
+                    let (lo, hi) = self.span(p, bi);
+                    if lo < hi {
+                        let g = k.density(self.bins, bi);
+                        num += g * (q[hi] - q[lo]);
+                        den += g * (hi - lo) as f64;
+                    }
+                }
+                if den > 0.0 { ak * num / den } else { 0.0 }
+            })
+            .collect()
+    }
+
+    /// Poisson log-likelihood of the amplitudes (up to the constant Σ log y!).
+    fn loglik(&self, y: &[f64], b: &[f64], a: &[f64]) -> f64 {
+        let r = self.response(a);
+        y.iter()
+            .zip(b)
             .zip(&r)
-            .map(|((x, y), r)| x - y - r)
-            .collect();
-        let rn = r.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let vn = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let ll2 = ll(&a2);
-        let (mut next, mut next_ll) = (a2, ll2);
-        if vn > 0.0 {
-            let alpha = (-rn / vn).min(-1.0);
-            let jump: Vec<f64> = a
+            .map(|((y, b), r)| {
+                let lam = b + r;
+                if *y > 0.0 { y * lam.ln() - lam } else { -lam }
+            })
+            .sum()
+    }
+
+    /// The amplitudes' maximum-likelihood fit: EM steps accelerated by
+    /// SQUAREM (Varadhan & Roland 2008, scheme S3, projected onto A ≥ 0, with
+    /// one stabilising EM step and a fall-back to the plain EM steps whenever
+    /// the jump would lower the likelihood). Stops when a cycle raises the
+    /// log-likelihood by less than `tolerance · max(1, |ℓ|)`: the amplitudes
+    /// of posts published at the same moment lie on a flat ridge of the
+    /// likelihood, where they would drift for thousands of steps without
+    /// changing the fit. Returns the amplitudes and the EM steps run.
+    fn em(&self, y: &[f64], b: &[f64], start: &[f64], s: &Settings) -> (Vec<f64>, usize) {
+        let step = |a: &[f64]| self.step(y, b, a);
+        let ll = |a: &[f64]| self.loglik(y, b, a);
+        let mut a = start.to_vec();
+        let mut current = ll(&a);
+        let mut steps = 0;
+        while steps < s.max_iterations {
+            let a1 = step(&a);
+            let a2 = step(&a1);
+            steps += 2;
+            let r: Vec<f64> = a1.iter().zip(&a).map(|(x, y)| x - y).collect();
+            let v: Vec<f64> = a2
                 .iter()
+                .zip(&a1)
                 .zip(&r)
-                .zip(&v)
-                .map(|((x, r), v)| (x - 2.0 * alpha * r + alpha * alpha * v).max(0.0))
+                .map(|((x, y), r)| x - y - r)
                 .collect();
-            let stabilised = step(&jump);
-            steps += 1;
-            let l = ll(&stabilised);
-            if l >= next_ll {
-                (next, next_ll) = (stabilised, l);
+            let rn = r.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let vn = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let ll2 = ll(&a2);
+            let (mut next, mut next_ll) = (a2, ll2);
+            if vn > 0.0 {
+                let alpha = (-rn / vn).min(-1.0);
+                let jump: Vec<f64> = a
+                    .iter()
+                    .zip(&r)
+                    .zip(&v)
+                    .map(|((x, r), v)| (x - 2.0 * alpha * r + alpha * alpha * v).max(0.0))
+                    .collect();
+                let stabilised = step(&jump);
+                steps += 1;
+                let l = ll(&stabilised);
+                if l >= next_ll {
+                    (next, next_ll) = (stabilised, l);
+                }
+            }
+            let gain = next_ll - current;
+            a = next;
+            current = next_ll;
+            if gain < s.tolerance * current.abs().max(1.0) {
+                break;
             }
         }
-        let gain = next_ll - current;
-        a = next;
-        current = next_ll;
-        if gain < s.tolerance * current.abs().max(1.0) {
-            break;
-        }
+        (a, steps)
     }
-    (a, steps)
+
+    /// Excess allocated to each class per bin, over the `used` posts:
+    /// `Σ_k A_k g_kb Σ_{t∈bin} e_t / R_t`.
+    fn allocated(&self, a: &[f64], e_over_r: &[f64], used: &[bool]) -> Vec<Vec<f64>> {
+        let mut out = vec![vec![0.0; self.bins.len()]; self.kernels.len()];
+        for ((p, &ak), _) in self.posts.iter().zip(a).zip(used).filter(|(_, u)| **u) {
+            let k = &self.kernels[p.class];
+            for (b, slot) in out[p.class].iter_mut().enumerate() {
+                let (lo, hi) = self.span(p, b);
+                *slot += ak * k.density(self.bins, b) * local_sum(e_over_r, lo, hi);
+            }
+        }
+        out
+    }
 }
 
 /// `Σ_{t∈[lo,hi)} v_t`, summed directly: sums over 1/R must not use prefix
@@ -278,25 +286,16 @@ fn local_sum(v: &[f64], lo: usize, hi: usize) -> f64 {
     v[lo..hi].iter().sum()
 }
 
-/// Excess allocated to each class per bin, over the `used` posts:
-/// `Σ_k A_k g_kb Σ_{t∈bin} e_t / R_t`.
-fn allocated(
-    n: usize,
-    bins: &Bins,
-    posts: &[PostAt],
-    kernels: &[Kernel],
-    a: &[f64],
-    e_over_r: &[f64],
-    used: &[bool],
-) -> Vec<Vec<f64>> {
-    let mut out = vec![vec![0.0; bins.len()]; kernels.len()];
-    for ((p, &ak), _) in posts.iter().zip(a).zip(used).filter(|(_, u)| **u) {
-        for (b, slot) in out[p.class].iter_mut().enumerate() {
-            let (lo, hi) = span(bins, p.minute, b, n);
-            *slot += ak * kernels[p.class].density(bins, b) * local_sum(e_over_r, lo, hi);
-        }
+/// Minutes kept out of the baseline: from 2 minutes before each post (clock
+/// skew) to the end of its immediate window plus the guard.
+pub fn event_mask(posts: &[PostAt], n: usize, s: &Settings) -> Vec<bool> {
+    let mut mask = vec![false; n];
+    for p in posts {
+        let lo = p.minute.saturating_sub(2).min(n);
+        let hi = (p.minute + s.immediate_minutes + s.guard_minutes).min(n);
+        mask[lo..hi].iter_mut().for_each(|m| *m = true);
     }
-    out
+    mask
 }
 
 /// Fits one series. `classes` is the number of kernel classes; posts must be
@@ -304,13 +303,7 @@ fn allocated(
 pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Settings) -> Fit {
     let n = y.len();
     let bins = Bins::new(s.immediate_minutes, s.extended_minutes());
-    // Immediate windows plus guards stay out of the baseline.
-    let mut mask = vec![false; n];
-    for p in posts {
-        let lo = p.minute.saturating_sub(2).min(n);
-        let hi = (p.minute + s.immediate_minutes + s.guard_minutes).min(n);
-        mask[lo..hi].iter_mut().for_each(|m| *m = true);
-    }
+    let mask = event_mask(posts, n, s);
     let prior = Kernel::prior(&bins, s);
     let mut kernels = vec![prior.clone(); classes];
     let mut a = vec![1.0; posts.len()];
@@ -332,12 +325,18 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
     let mut round = 0;
     loop {
         base = baseline::estimate(grid, y, &mask, previous.as_deref(), s);
-        (a, iterations) = em(y, &base.b, &bins, posts, &kernels, &a, s);
+        let events = Events {
+            n,
+            bins: &bins,
+            posts,
+            kernels: &kernels,
+        };
+        (a, iterations) = events.em(y, &base.b, &a, s);
         round += 1;
         if round >= s.refine {
             break;
         }
-        let r = response(n, &bins, posts, &kernels, &a);
+        let r = events.response(&a);
         let e_over_r: Vec<f64> = (0..n)
             .map(|i| {
                 if r[i] > 0.0 {
@@ -348,7 +347,7 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
             })
             .collect();
         let learn_from = if round == 1 { &clean } else { &all };
-        let alloc = allocated(n, &bins, posts, &kernels, &a, &e_over_r, learn_from);
+        let alloc = events.allocated(&a, &e_over_r, learn_from);
         for (c, kernel) in kernels.iter_mut().enumerate() {
             let members: Vec<f64> = posts
                 .iter()
@@ -368,10 +367,22 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
                 s.kernel_prior_posts * mean.max(1e-9),
             );
         }
-        (a, _) = em(y, &base.b, &bins, posts, &kernels, &a, s);
-        previous = Some(response(n, &bins, posts, &kernels, &a));
+        let events = Events {
+            n,
+            bins: &bins,
+            posts,
+            kernels: &kernels,
+        };
+        (a, _) = events.em(y, &base.b, &a, s);
+        previous = Some(events.response(&a));
     }
-    let r = response(n, &bins, posts, &kernels, &a);
+    let r = Events {
+        n,
+        bins: &bins,
+        posts,
+        kernels: &kernels,
+    }
+    .response(&a);
     windows_of(y, base, r, a, kernels, bins, posts, iterations, s)
 }
 
@@ -591,11 +602,10 @@ impl Fit {
     /// the probabilities sum to `max(L_k, 0)` (a negative lift gives no visit
     /// away). For labelling visits.
     pub fn visit_probability(&self, k: usize, i: usize, w: usize) -> f64 {
-        let x = &self.windows[k][w];
-        if x.responsibility <= 0.0 || x.lift <= 0.0 {
+        if self.windows[k][w].lift <= 0.0 {
             return 0.0;
         }
-        x.lift / x.responsibility * self.responsibility(k, i, w)
+        self.visit_share(k, i, w)
     }
 
     /// The signed share of one visit in minute `i` that post `k` explains:
@@ -609,6 +619,11 @@ impl Fit {
             return 0.0;
         }
         x.lift / x.responsibility * self.responsibility(k, i, w)
+    }
+
+    /// The series the fit was made on.
+    pub fn observed(&self) -> &[f64] {
+        &self.y
     }
 
     /// Posts whose extended window covers minute `i` (posts sorted by minute).

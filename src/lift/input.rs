@@ -10,7 +10,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::transforms::Table;
+use crate::transforms::{Table, column, strings};
 
 /// Minute counts per (signal, country); country "ALL" is the total.
 pub type SeriesRows = BTreeMap<(String, String), Vec<(i64, f64)>>;
@@ -43,18 +43,6 @@ pub struct VisitOrder {
     pub value_cents: i128,
 }
 
-fn column<'a>(b: &'a RecordBatch, table: &str, name: &str) -> Result<&'a dyn Array> {
-    b.column_by_name(name)
-        .map(|c| c.as_ref())
-        .ok_or_else(|| Error::Config(format!("lift input '{table}' has no column {name}")))
-}
-
-fn strings(b: &RecordBatch, table: &str, name: &str) -> Result<StringArray> {
-    Ok(cast(column(b, table, name)?, &DataType::Utf8)?
-        .as_string::<i32>()
-        .clone())
-}
-
 fn micros(b: &RecordBatch, table: &str, name: &str) -> Result<TimestampMicrosecondArray> {
     let c = cast(
         column(b, table, name)?,
@@ -66,7 +54,7 @@ fn micros(b: &RecordBatch, table: &str, name: &str) -> Result<TimestampMicroseco
 fn required(a: &dyn Array, i: usize, table: &str, name: &str) -> Result<()> {
     if a.is_null(i) {
         return Err(Error::Internal(format!(
-            "lift input '{table}': column {name} is null in row {i}"
+            "{table}: column {name} is null in row {i}"
         )));
     }
     Ok(())
@@ -74,7 +62,7 @@ fn required(a: &dyn Array, i: usize, table: &str, name: &str) -> Result<()> {
 
 /// Series rows: `minute`, `signal`, `country`, `visits`.
 pub fn series(t: &Table) -> Result<SeriesRows> {
-    const T: &str = "series";
+    const T: &str = "lift input 'series'";
     let mut out: SeriesRows = BTreeMap::new();
     for b in &t.batches {
         let minute = micros(b, T, "minute")?;
@@ -100,7 +88,7 @@ pub fn series(t: &Table) -> Result<SeriesRows> {
 /// Posts: `content_id`, `creator_id`, `platform`, `format`, `published_at`,
 /// sorted by time then id.
 pub fn posts(t: &Table) -> Result<Vec<Post>> {
-    const T: &str = "posts";
+    const T: &str = "lift input 'posts'";
     let mut out = Vec::new();
     for b in &t.batches {
         let id = strings(b, T, "content_id")?;
@@ -137,7 +125,7 @@ pub fn posts(t: &Table) -> Result<Vec<Post>> {
 
 /// Visit orders: `order_id`, `visit_at`, `signal`, `value` (decimal, 2 places).
 pub fn visit_orders(t: &Table) -> Result<Vec<VisitOrder>> {
-    const T: &str = "visit_orders";
+    const T: &str = "lift input 'visit_orders'";
     let mut out = Vec::new();
     for b in &t.batches {
         let id = strings(b, T, "order_id")?;

@@ -198,12 +198,7 @@ pub fn estimate(
             (sig.clone(), fit::fit(&grid, &y, &at, classes.len(), s))
         })
         .collect();
-    let mut mask = vec![false; n];
-    for p in &at {
-        let lo = p.minute.saturating_sub(2).min(n);
-        let hi = (p.minute + s.immediate_minutes + s.guard_minutes).min(n);
-        mask[lo..hi].iter_mut().for_each(|m| *m = true);
-    }
+    let mask = fit::event_mask(&at, n, s);
     let day_lo = (day_start - start).clamp(0, n as i64) as usize;
     let mut traffic: Vec<(i64, String, String, f64, f64)> = series
         .par_iter()
@@ -218,13 +213,7 @@ pub fn estimate(
         .flatten()
         .collect();
     for (sig, f) in &fits {
-        let y = dense(
-            series
-                .get(&(sig.clone(), "ALL".to_string()))
-                .unwrap_or(&empty),
-            start,
-            n,
-        );
+        let y = f.observed();
         traffic.extend((day_lo..n).map(|i| {
             (
                 start + i as i64,

@@ -2,7 +2,7 @@
 //! prefixed `lift_`). Defaults follow `docs/lift.md`.
 
 use crate::error::{Error, Result};
-use crate::runner::job::Params;
+use crate::runner::job::{Params, bad_param as bad};
 
 /// Everything the lift step can be told.
 #[derive(Debug, Clone)]
@@ -100,10 +100,6 @@ impl Default for Settings {
 
 /// The signals halo knows.
 pub const SIGNALS: &[&str] = &["direct", "branded_search", "product_page", "orders"];
-
-fn bad(key: &str, want: &str, got: &toml::Value) -> Error {
-    Error::Config(format!("params.extra.{key} must be {want}, got {got}"))
-}
 
 impl Settings {
     /// Reads the settings from the job's parameters.

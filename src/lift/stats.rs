@@ -60,15 +60,6 @@ pub fn normal_quantile(p: f64) -> f64 {
     x - u / (1.0 + x * u / 2.0)
 }
 
-/// Sample standard deviation (n − 1); 0 for fewer than two values.
-pub fn sd(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return 0.0;
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-}
-
 /// The `q` quantile with linear interpolation between order statistics
 /// (numpy's default, Hyndman–Fan type 7).
 pub fn quantile(v: &[f64], q: f64) -> f64 {

@@ -146,6 +146,11 @@ impl Step {
     }
 }
 
+/// The error for a `[params.extra]` entry of the wrong shape.
+pub fn bad_param(key: &str, want: &str, got: &toml::Value) -> Error {
+    Error::Config(format!("params.extra.{key} must be {want}, got {got}"))
+}
+
 /// Table names a step may not write: the inputs, and halo's own tables.
 pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
 

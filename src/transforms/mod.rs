@@ -5,11 +5,11 @@
 
 pub mod creator_momentum;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::runner::job::Params;
 
 /// What a transform knows about the run.
@@ -50,6 +50,23 @@ impl Table {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+}
+
+/// Column `name` of a batch of a built-in's input (`input` names it in the
+/// error: the SQL feeding a built-in must produce the columns it reads).
+pub fn column<'a>(b: &'a RecordBatch, input: &str, name: &str) -> Result<&'a dyn Array> {
+    b.column_by_name(name)
+        .map(|c| c.as_ref())
+        .ok_or_else(|| Error::Config(format!("{input} has no column {name}")))
+}
+
+/// Column `name` as plain UTF-8 strings (view and large strings are cast).
+pub fn strings(b: &RecordBatch, input: &str, name: &str) -> Result<StringArray> {
+    Ok(
+        arrow::compute::cast(column(b, input, name)?, &arrow::datatypes::DataType::Utf8)?
+            .as_string::<i32>()
+            .clone(),
+    )
 }
 
 /// A built-in transform: its inputs in order, its outputs in order.

@@ -23,23 +23,7 @@ fn rows(csv: &str) -> Vec<String> {
 }
 
 fn read_csv(name: &str) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(str::to_owned))
-                .collect()
-        })
-        .collect()
+    crate::common::read_csv(&fixtures().join(name))
 }
 
 fn f(x: &str) -> f64 {

@@ -10,6 +10,22 @@ use halo::generate::{GenerateOptions, default_end, generate, scale};
 use halo::storage::{Storage, parse_root};
 use parquet::arrow::ArrowWriter;
 
+/// A fixture CSV (plain: no quoting) as one map per row, by header name.
+pub fn read_csv(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split(',').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
 /// The nightly job file.
 pub fn nightly() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/nightly.toml")

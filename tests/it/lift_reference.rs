@@ -13,20 +13,11 @@ fn fixtures() -> PathBuf {
 }
 
 fn read_csv(name: &str) -> Vec<HashMap<String, f64>> {
-    let text = std::fs::read_to_string(fixtures().join(name)).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_owned)
-        .collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(|v| v.parse().unwrap()))
+    crate::common::read_csv(&fixtures().join(name))
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|(k, v)| (k, v.parse().unwrap()))
                 .collect()
         })
         .collect()
