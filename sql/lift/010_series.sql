@@ -11,22 +11,27 @@
 -- traffic_minutely instead: a signal it holds replaces the one computed
 -- from sessions (its rows with a null country are the totals; without them
 -- the total is the sum of the countries).
-WITH s AS (
-    SELECT date_trunc('minute', started_at) AS minute,
-           coalesce(country, 'unknown') AS country,
-           channel, search_query, landing_page_type
-    FROM sessions
-    WHERE click_id IS NULL
-      AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
-),
-events AS (
-    SELECT minute, country, 'direct' AS signal FROM s WHERE channel = 'direct'
-    UNION ALL
-    SELECT minute, country, 'branded_search' AS signal FROM s
-    WHERE channel IN ('organic_search', 'paid_search')
-      AND regexp_like(lower(search_query), ${brand_terms_pattern})
-    UNION ALL
-    SELECT minute, country, 'product_page' AS signal FROM s WHERE landing_page_type = 'product'
+--
+-- Sessions and orders are each read once: a session is expanded into the
+-- signals it belongs to (unnest, then filter), and one grouping-sets
+-- aggregate gives the per-country and the total counts.
+WITH events AS (
+    SELECT minute, place AS country, signal
+    FROM (
+        SELECT date_trunc('minute', started_at) AS minute,
+               coalesce(country, 'unknown') AS place,
+               channel = 'direct' AS is_direct,
+               coalesce(channel IN ('organic_search', 'paid_search')
+                        AND regexp_like(lower(search_query), ${brand_terms_pattern}), false) AS is_branded,
+               coalesce(landing_page_type = 'product', false) AS is_product,
+               unnest(make_array('direct', 'branded_search', 'product_page')) AS signal
+        FROM sessions
+        WHERE click_id IS NULL
+          AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
+    )
+    WHERE (signal = 'direct' AND is_direct)
+       OR (signal = 'branded_search' AND is_branded)
+       OR (signal = 'product_page' AND is_product)
     UNION ALL
     SELECT date_trunc('minute', o.ordered_at) AS minute,
            coalesce(o.country, 'unknown') AS country, 'orders' AS signal
@@ -36,9 +41,11 @@ events AS (
            OR o.session_id NOT IN (SELECT session_id FROM sessions WHERE click_id IS NOT NULL))
 ),
 from_sessions AS (
-    SELECT minute, signal, country, count(*) AS visits FROM events GROUP BY minute, signal, country
-    UNION ALL
-    SELECT minute, signal, 'ALL' AS country, count(*) AS visits FROM events GROUP BY minute, signal
+    SELECT minute, signal,
+           CASE WHEN grouping(country) = 1 THEN 'ALL' ELSE country END AS country,
+           count(*) AS visits
+    FROM events
+    GROUP BY GROUPING SETS ((minute, signal, country), (minute, signal))
 ),
 tm AS (
     SELECT minute, signal, country, value
