@@ -50,6 +50,10 @@ pub enum Error {
     /// A local I/O error.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A request the approval rules forbid (exit 77): deciding a payout twice,
+    /// exporting what nobody approved.
+    #[error("refused: {0}")]
+    Refused(String),
     /// Anything else that indicates a bug in halo (exit 1).
     #[error("internal error: {0}")]
     Internal(String),
@@ -70,6 +74,8 @@ pub enum ExitKind {
     NoInput = 66,
     /// 75: transient; safe to retry.
     TempFail = 75,
+    /// 77: refused by the approval rules; a person must act first.
+    Refused = 77,
     /// 78: bad configuration.
     Config = 78,
 }
@@ -88,6 +94,7 @@ impl Error {
             Error::InvalidInput(_) | Error::Parquet(_) => ExitKind::DataInvalid,
             Error::MissingInput(_) => ExitKind::NoInput,
             Error::Config(_) => ExitKind::Config,
+            Error::Refused(_) => ExitKind::Refused,
             Error::Transient(_) => ExitKind::TempFail,
             Error::ObjectStore(e) => object_store_kind(e),
             Error::DataFusion(e) => datafusion_kind(e),
@@ -112,6 +119,7 @@ impl Error {
             Error::MissingInput(m) => Error::MissingInput(format!("{what}: {m}")),
             Error::Config(m) => Error::Config(format!("{what}: {m}")),
             Error::Transient(m) => Error::Transient(format!("{what}: {m}")),
+            Error::Refused(m) => Error::Refused(format!("{what}: {m}")),
             other => match other.exit_kind() {
                 ExitKind::TempFail => Error::Transient(format!("{what}: {other}")),
                 ExitKind::DataInvalid => Error::InvalidInput(format!("{what}: {other}")),
@@ -178,6 +186,7 @@ mod tests {
         assert_eq!(Error::MissingInput("x".into()).exit_code(), 66);
         assert_eq!(Error::Transient("x".into()).exit_code(), 75);
         assert_eq!(Error::Config("x".into()).exit_code(), 78);
+        assert_eq!(Error::Refused("x".into()).exit_code(), 77);
         assert_eq!(Error::Internal("x".into()).exit_code(), 1);
         let wrapped =
             datafusion::error::DataFusionError::External(Box::new(Error::InvalidInput("x".into())));

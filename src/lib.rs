@@ -16,6 +16,7 @@ pub mod error;
 pub mod generate;
 pub mod lift;
 pub mod money;
+pub mod payouts;
 pub mod query;
 pub mod runner;
 pub mod sqltext;

@@ -6,6 +6,9 @@
 
 use std::sync::Arc;
 
+use bigdecimal::num_bigint::BigInt;
+use bigdecimal::{BigDecimal, RoundingMode, ToPrimitive};
+
 use arrow::array::{Array, ArrayRef, Decimal128Array};
 use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err, plan_err};
@@ -67,6 +70,25 @@ pub fn allocate_largest_remainder(total: i128, weights: &[u128]) -> Vec<i128> {
         left -= 1;
     }
     parts.into_iter().map(|p| sign * p as i128).collect()
+}
+
+/// A decimal value of `scale` digits as an exact [`BigDecimal`], for rule
+/// arithmetic (rates, FX, shares) that must round only once, at the end.
+pub fn big(value: i128, scale: i8) -> BigDecimal {
+    BigDecimal::new(BigInt::from(value), i64::from(scale))
+}
+
+/// `x` rounded half to even to `scale` digits, as minor units.
+pub fn round_to_units(x: &BigDecimal, scale: i8) -> i128 {
+    let (units, _) = x
+        .with_scale_round(i64::from(scale), RoundingMode::HalfEven)
+        .into_bigint_and_exponent();
+    units.to_i128().expect("money fits in i128")
+}
+
+/// Minor units of `scale` digits as text, e.g. `-12.30` (no float on the way).
+pub fn units_to_string(units: i128, scale: i8) -> String {
+    big(units, scale).to_string()
 }
 
 /// `round_half_even(decimal, scale)`: a decimal of the same precision rounded

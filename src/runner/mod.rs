@@ -216,6 +216,8 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
     summary.inputs = loaded.tables.clone();
     let dates = resolve_dates(&ctx, &opts).await?;
     let rejects = rejects::stage(&ctx, &loaded, staging.path()).await?;
+    // Decisions people took on payouts; a ledger that was edited stops the run.
+    let ledger = crate::payouts::ledger::Ledger::load(&opts.storage, &opts.output).await?;
     let invocation = Invocation {
         ctx: &ctx,
         opts: &opts,
@@ -223,6 +225,7 @@ pub async fn run(opts: RunOptions) -> Result<RunSummary> {
         results: &results,
         staging: staging.path(),
         rejects: &rejects,
+        ledger: &ledger,
     };
 
     for date in dates {
@@ -303,6 +306,7 @@ struct Invocation<'a> {
     results: &'a ResultStore,
     staging: &'a Path,
     rejects: &'a rejects::Staged,
+    ledger: &'a crate::payouts::ledger::Ledger,
 }
 
 impl Invocation<'_> {
@@ -324,6 +328,9 @@ impl Invocation<'_> {
             .collect();
         let mut skipped_outputs: HashSet<String> = HashSet::new();
         let mut written: Vec<(String, PathBuf)> = Vec::new();
+        if let Err(e) = register_decisions(ctx, self.ledger, date) {
+            return Err((e, steps));
+        }
         match register_views(ctx, &opts.job, date, run_id, Some(&dir)).await {
             Ok(materialized) => steps.extend(materialized),
             Err(e) => return Err((e, steps)),
@@ -530,6 +537,8 @@ impl Invocation<'_> {
             if let Some(days) = step.rolling_days.get(table) {
                 check_rolling(ctx, table, date, *days).await?;
             }
+            register_history(ctx, self.results, table, date, step.rolling_days.get(table).copied())
+                .await?;
             outputs.push((table.clone(), path, rows_out));
         }
         Ok(StepResult::Done {
@@ -557,6 +566,69 @@ async fn stage(ctx: &SessionContext, df: DataFrame, path: &Path, name: &str) -> 
     )
     .await?;
     count_rows(ctx, name).await
+}
+
+/// Registers `<name>_history`: the committed partitions of result table
+/// `name` before the ones this run replaces, plus what the run just staged.
+/// Later steps read it for figures over past dates (payouts over months of
+/// orders, ROI to date) without recomputing them. Partitions of later dates
+/// are left out, so a backfill sees the state as of its date.
+async fn register_history(
+    ctx: &SessionContext,
+    results: &ResultStore,
+    name: &str,
+    date: NaiveDate,
+    rolling: Option<u32>,
+) -> Result<()> {
+    let first = date - chrono::Duration::days(i64::from(rolling.unwrap_or(0)));
+    let staged = ctx.table(quote_ident(name)).await?;
+    let cols: Vec<String> = staged
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| quote_ident(f.name()))
+        .collect();
+    let cols = cols.join(", ");
+    let hidden = format!("_committed_{name}");
+    ctx.deregister_table(hidden.as_str())?;
+    let sql = match results.open(name).await? {
+        Some(table) => {
+            table.update_datafusion_session(&ctx.state())?;
+            ctx.register_table(hidden.as_str(), table.table_provider().await?)?;
+            format!(
+                "SELECT {cols} FROM {} WHERE {PARTITION_COL} < DATE '{first}' UNION ALL SELECT {cols} FROM {}",
+                quote_ident(&hidden),
+                quote_ident(name)
+            )
+        }
+        None => format!("SELECT {cols} FROM {}", quote_ident(name)),
+    };
+    let view = format!("{name}_history");
+    ctx.deregister_table(view.as_str())?;
+    let df = ctx
+        .sql(&sql)
+        .await
+        .map_err(|e| Error::Config(format!("history of result table {name}: {e}")))?;
+    ctx.register_table(quote_ident(&view), df.into_view())?;
+    Ok(())
+}
+
+/// Registers the ledger's decisions a run for `date` sees as
+/// `payout_decisions` and `payout_decided_lines`.
+fn register_decisions(
+    ctx: &SessionContext,
+    ledger: &crate::payouts::ledger::Ledger,
+    date: NaiveDate,
+) -> Result<()> {
+    let (payouts, lines) = crate::payouts::snapshot::decided_tables(ledger, date)?;
+    for (name, batch) in [("payout_decisions", payouts), ("payout_decided_lines", lines)] {
+        ctx.deregister_table(name)?;
+        ctx.register_table(
+            name,
+            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+        )?;
+    }
+    Ok(())
 }
 
 /// Stops the run when a rolling output has a `dt` outside `[date − days, date]`:
@@ -795,7 +867,10 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
         let run_id = "dry-run";
         let mut steps = Vec::new();
         let mut skipped: HashSet<String> = HashSet::new();
+        register_decisions(ctx, &crate::payouts::ledger::Ledger::default(), date)?;
         register_views(ctx, &opts.job, date, run_id, None).await?;
+        // Outputs of built-ins have no schema before they run.
+        let mut unplanned: HashSet<String> = HashSet::new();
         for step in &opts.job.steps {
             let files = opts.job.files_of(step);
             let (inputs, checks) = files.split_at(step.input_count());
@@ -819,6 +894,20 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 steps.push(StepOutcome::skipped(step, reason));
                 continue;
             }
+            if let StepKind::Builtin { .. } = &step.kind {
+                for t in &step.outputs {
+                    unplanned.insert(t.clone());
+                    unplanned.insert(format!("{t}_history"));
+                }
+            }
+            if unplanned
+                .iter()
+                .any(|t| sqls.iter().any(|sql| mentions(sql, t)))
+            {
+                // It reads a built-in's output: planned for real at run time.
+                steps.push(StepOutcome::planned(step));
+                continue;
+            }
             for check in checks {
                 let c = job::render(&read_file(check)?, check, &opts.job, date, run_id)?;
                 plan_sql(ctx, &c, check).await?.into_optimized_plan()?;
@@ -832,10 +921,13 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 ctx.deregister_table(table.as_str())?;
                 // Later steps may read a SQL output: register an empty table of its shape.
                 if let (StepKind::Sql(_), Some(schema)) = (&step.kind, &schema) {
-                    ctx.register_table(
-                        quote_ident(table),
-                        Arc::new(MemTable::try_new(schema.clone(), vec![vec![]])?),
-                    )?;
+                    for name in [table.clone(), format!("{table}_history")] {
+                        ctx.deregister_table(name.as_str())?;
+                        ctx.register_table(
+                            quote_ident(&name),
+                            Arc::new(MemTable::try_new(schema.clone(), vec![vec![]])?),
+                        )?;
+                    }
                 }
                 let url = results_root
                     .join(&format!("{table}/"))

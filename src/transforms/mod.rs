@@ -114,6 +114,16 @@ const BUILTINS: &[Builtin] = &[
         outputs: &["post_lift", "traffic_baseline", "lift_summary"],
         run: crate::lift::run_tables,
     },
+    Builtin {
+        name: "payouts",
+        inputs: &[
+            "(order, creator, valid plan) candidates",
+            "decided payouts (payout_decisions)",
+            "their lines (payout_decided_lines)",
+        ],
+        outputs: &["payout_lines", "payouts"],
+        run: crate::payouts::run_tables,
+    },
 ];
 
 /// The transform called `name`.

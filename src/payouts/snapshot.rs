@@ -1,0 +1,96 @@
+//! Payouts as the ledger stores them: the rows a person saw when deciding,
+//! as JSON with decimals as text (never a float), and back to Arrow so that a
+//! run can emit a decided payout exactly as it was decided.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use chrono::NaiveDate;
+
+use super::arrow_io::{lines_batch, lines_schema, payouts_batch, payouts_schema, read_lines, read_payouts};
+use super::book::Decided;
+use super::ledger::Ledger;
+use crate::error::{Error, Result};
+use crate::tables::PARTITION_COL;
+
+/// Rows of `batches` as JSON objects: decimals as text, `dt` dropped.
+pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let mut fields = Vec::new();
+        let mut cols = Vec::new();
+        for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+            if f.name() == PARTITION_COL {
+                continue;
+            }
+            match f.data_type() {
+                DataType::Decimal128(_, _) => {
+                    fields.push(Field::new(f.name(), DataType::Utf8, true));
+                    cols.push(arrow::compute::cast(c, &DataType::Utf8)?);
+                }
+                _ => {
+                    fields.push(f.as_ref().clone().with_nullable(true));
+                    cols.push(c.clone());
+                }
+            }
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
+        let mut w = arrow::json::ArrayWriter::new(Vec::new());
+        w.write(&batch)?;
+        w.finish()?;
+        let bytes = w.into_inner();
+        if bytes.is_empty() {
+            continue;
+        }
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+fn from_json(rows: &[serde_json::Value], schema: SchemaRef) -> Result<RecordBatch> {
+    let mut d = arrow::json::ReaderBuilder::new(schema.clone()).build_decoder()?;
+    d.serialize(rows)?;
+    Ok(d.flush()?.unwrap_or_else(|| RecordBatch::new_empty(schema)))
+}
+
+/// The decisions a run for `date` sees, as (`payout_decisions`,
+/// `payout_decided_lines`) batches.
+pub fn decided_tables(ledger: &Ledger, date: NaiveDate) -> Result<(RecordBatch, RecordBatch)> {
+    let decided = decided(ledger, date)?;
+    let payouts: Vec<_> = decided.iter().map(|d| d.payout.clone()).collect();
+    let lines: Vec<_> = decided.iter().flat_map(|d| d.lines.clone()).collect();
+    Ok((payouts_batch(&payouts)?, lines_batch(&lines)?))
+}
+
+/// The decided payouts a run for `date` sees, with the decision stamped on.
+pub fn decided(ledger: &Ledger, date: NaiveDate) -> Result<Vec<Decided>> {
+    let mut out = Vec::new();
+    for e in ledger.decisions_as_of(date) {
+        let bad = |what: &str, err: Error| {
+            Error::InvalidInput(format!(
+                "payout ledger entry {} ({}): its {what} cannot be read: {err}",
+                e.seq, e.payout_id
+            ))
+        };
+        let p = from_json(std::slice::from_ref(&e.payout), payouts_schema())
+            .map_err(|err| bad("payout", err))?;
+        let mut payout = read_payouts(&[p], "payout ledger")?
+            .pop()
+            .ok_or_else(|| Error::InvalidInput(format!("payout ledger entry {} has no payout", e.seq)))?;
+        payout.status = e.decision.status().into();
+        payout.decided_by = Some(e.by.clone());
+        payout.decided_at = Some(e.at.timestamp_micros());
+        payout.note = e.note.clone();
+        payout.ledger_seq = Some(e.seq as i64);
+        let l = from_json(&e.lines, lines_schema()).map_err(|err| bad("lines", err))?;
+        let mut lines = read_lines(&[l], "payout ledger")?;
+        for l in &mut lines {
+            l.status = payout.status.clone();
+        }
+        out.push(Decided { payout, lines });
+    }
+    Ok(out)
+}
