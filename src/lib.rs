@@ -18,6 +18,7 @@ pub mod lift;
 pub mod money;
 pub mod payouts;
 pub mod query;
+pub mod roi;
 pub mod runner;
 pub mod sqltext;
 pub mod storage;

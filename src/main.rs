@@ -8,6 +8,7 @@
 //! | 65 | invalid input data |
 //! | 66 | missing input |
 //! | 75 | transient failure; safe to retry |
+//! | 77 | refused: a person must approve first (or already decided) |
 //! | 78 | bad configuration |
 
 use std::io::{IsTerminal, Write};
@@ -22,7 +23,8 @@ use halo::storage::{Storage, parse_root};
 use halo::{Error, ExitKind};
 
 const EXIT_CODES: &str = "Exit codes: 0 success (or already committed), 1 internal error, 2 usage, \
-65 invalid input data, 66 missing input, 75 transient (retry), 78 bad configuration.";
+65 invalid input data, 66 missing input, 75 transient (retry), 77 refused (approval needed or already decided), \
+78 bad configuration.";
 
 #[derive(Parser)]
 #[command(name = "halo", version, about = "Batch analytics for creator affiliate programs", after_help = EXIT_CODES)]
@@ -109,6 +111,31 @@ enum Command {
         #[arg(long)]
         end: Option<NaiveDate>,
     },
+    /// Payouts: list, show, approve, reject, verify the ledger, export, simulate.
+    #[command(after_help = EXIT_CODES)]
+    Payouts {
+        #[command(subcommand)]
+        action: PayoutsCmd,
+        #[command(flatten)]
+        roots: Roots,
+    },
+    /// Export a result table for finance (creator_roi: one row per creator).
+    #[command(after_help = EXIT_CODES)]
+    Export {
+        /// The table: creator_roi.
+        table: String,
+        /// The period: YYYY-MM (month), YYYY-MM-DD (day) or "to_date".
+        #[arg(long)]
+        period: String,
+        /// csv or parquet.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of stdout (needed for parquet).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        roots: Roots,
+    },
     /// Run a read-only SQL query over result tables and raw.<table>.
     #[command(after_help = EXIT_CODES)]
     Sql {
@@ -123,6 +150,153 @@ enum Command {
         #[command(flatten)]
         roots: Roots,
     },
+}
+
+#[derive(Subcommand)]
+enum PayoutsCmd {
+    /// List the newest payouts (decisions from the ledger applied).
+    List {
+        /// Only payouts with this status (pending_approval, approved, rejected).
+        #[arg(long)]
+        status: Option<String>,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One payout and its lines.
+    Show {
+        payout_id: String,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Approve a pending payout (recorded in the ledger; final).
+    Approve {
+        payout_id: String,
+        /// Who approves.
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a pending payout (recorded in the ledger; final; needs --note).
+    Reject {
+        payout_id: String,
+        /// Who rejects.
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Check the ledger's hash chain (exit 65 when it was edited).
+    Verify,
+    /// Export approved payouts for payment; refuses anything not approved.
+    Export {
+        /// Required: only approved payouts are ever exported.
+        #[arg(long)]
+        approved: bool,
+        /// Only this period (YYYY-MM).
+        #[arg(long)]
+        period: Option<String>,
+        /// Only this payout.
+        #[arg(long)]
+        payout: Option<String>,
+        /// csv or parquet.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of stdout (needed for parquet).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// What proposed plans would have paid on past orders, beside the current plans.
+    Simulate {
+        /// Parquet file of proposed plans (commission_plans contract).
+        #[arg(long)]
+        plans: PathBuf,
+        /// First order date.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last order date (inclusive).
+        #[arg(long)]
+        to: NaiveDate,
+        /// The job whose SQL and parameters to use.
+        #[arg(long, default_value = "jobs/nightly.toml")]
+        job: PathBuf,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+}
+
+async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::Result<u8> {
+    use halo::payouts::{decide, ledger::{Decision, Ledger}};
+    let output = parse_root(&roots.output)?;
+    let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
+        let format: halo::query::Format = format.parse()?;
+        std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
+        Ok(())
+    };
+    match action {
+        PayoutsCmd::List { status, format } => {
+            let ledger = Ledger::load(&storage, &output).await?;
+            let book = decide::load_book(&storage, &output, &ledger).await?;
+            print(&[decide::payouts_table(&book, status.as_deref())?], &format)?;
+        }
+        PayoutsCmd::Show { payout_id, format } => {
+            let ledger = Ledger::load(&storage, &output).await?;
+            let book = decide::load_book(&storage, &output, &ledger).await?;
+            let (p, l) = decide::show(&book, &payout_id)?;
+            print(&[p], &format)?;
+            print(&[l], &format)?;
+        }
+        PayoutsCmd::Approve { payout_id, by, note } => {
+            let e = decide::decide(&storage, &output, &payout_id, Decision::Approve, &by, note, now()?).await?;
+            println!("{}", serde_json::json!({"payout_id": e.payout_id, "status": "approved", "by": e.by, "ledger_seq": e.seq, "hash": e.hash}));
+        }
+        PayoutsCmd::Reject { payout_id, by, note } => {
+            let e = decide::decide(&storage, &output, &payout_id, Decision::Reject, &by, note, now()?).await?;
+            println!("{}", serde_json::json!({"payout_id": e.payout_id, "status": "rejected", "by": e.by, "ledger_seq": e.seq, "hash": e.hash}));
+        }
+        PayoutsCmd::Verify => {
+            let ledger = Ledger::read(&storage, &output).await?;
+            ledger.verify()?;
+            let head = ledger.entries.last().map(|e| e.hash.clone()).unwrap_or_else(|| halo::payouts::ledger::GENESIS.into());
+            println!("{}", serde_json::json!({"ledger": "ok", "entries": ledger.entries.len(), "head": head}));
+        }
+        PayoutsCmd::Export { approved, period, payout, format, to } => {
+            if !approved {
+                return Err(Error::Refused("payouts are exported for payment only with --approved: nothing unapproved ever leaves halo".into()).into());
+            }
+            let format: halo::query::Format = format.parse()?;
+            if !matches!(format, halo::query::Format::Csv | halo::query::Format::Parquet) {
+                return Err(Error::Usage("--format must be csv or parquet".into()).into());
+            }
+            if format == halo::query::Format::Parquet && to.is_none() {
+                return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
+            }
+            let batch = decide::export_approved(&storage, &output, period.as_deref(), payout.as_deref()).await?;
+            let bytes = halo::query::encode(&[batch], format)?;
+            match to {
+                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
+                None => std::io::stdout().write_all(&bytes)?,
+            }
+        }
+        PayoutsCmd::Simulate { plans, from, to, job, format } => {
+            let opts = halo::payouts::simulate::SimulateOptions {
+                job: Job::load(&job)?,
+                input: parse_root(&roots.input)?,
+                output,
+                storage,
+                plans,
+                from,
+                to,
+                now: now()?,
+            };
+            let batch = halo::payouts::simulate::simulate(&opts).await?;
+            print(&[batch], &format)?;
+        }
+    }
+    Ok(0)
 }
 
 /// Parses a byte size: a number with an optional K, M or G suffix (powers of 1024).
@@ -314,6 +488,31 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             };
             let summary = halo::generate::generate(&storage, &opts).await?;
             println!("{}", serde_json::to_string(&summary)?);
+            Ok(0)
+        }
+        Command::Payouts { action, roots } => payouts(action, roots, storage).await,
+        Command::Export {
+            table,
+            period,
+            format,
+            to,
+            roots,
+        } => {
+            let format: halo::query::Format = format.parse()?;
+            if !matches!(format, halo::query::Format::Csv | halo::query::Format::Parquet) {
+                return Err(Error::Usage("--format must be csv or parquet".into()).into());
+            }
+            if format == halo::query::Format::Parquet && to.is_none() {
+                return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
+            }
+            let input = parse_root(&roots.input)?;
+            let output = parse_root(&roots.output)?;
+            let batches = halo::roi::export(&storage, &input, &output, &table, &period).await?;
+            let bytes = halo::query::encode(&batches, format)?;
+            match to {
+                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
+                None => std::io::stdout().write_all(&bytes)?,
+            }
             Ok(0)
         }
         Command::Sql {

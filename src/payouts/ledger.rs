@@ -33,15 +33,13 @@ pub enum Decision {
     Approve,
     /// Do not pay it; its lines are never paid.
     Reject,
-    /// It was exported for payment (recorded by `halo payouts export`).
-    Export,
 }
 
 impl Decision {
     /// The payout status a decision leads to.
     pub fn status(self) -> &'static str {
         match self {
-            Decision::Approve | Decision::Export => "approved",
+            Decision::Approve => "approved",
             Decision::Reject => "rejected",
         }
     }
@@ -176,7 +174,7 @@ impl Ledger {
                     e.hash
                 )));
             }
-            if e.decision != Decision::Export && !decided.insert(e.payout_id.clone()) {
+            if !decided.insert(e.payout_id.clone()) {
                 return Err(Error::InvalidInput(format!(
                     "payout ledger: entry {} decides payout {} a second time",
                     e.seq, e.payout_id
@@ -189,9 +187,7 @@ impl Ledger {
 
     /// The decision (approve or reject) on `payout_id`, if any.
     pub fn decision(&self, payout_id: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.payout_id == payout_id && e.decision != Decision::Export)
+        self.entries.iter().find(|e| e.payout_id == payout_id)
     }
 
     /// Decisions that a run for `date` sees: those taken on payouts computed
@@ -200,12 +196,11 @@ impl Ledger {
     pub fn decisions_as_of(&self, date: NaiveDate) -> impl Iterator<Item = &Entry> {
         self.entries
             .iter()
-            .filter(move |e| e.decision != Decision::Export && e.as_of <= date)
+            .filter(move |e| e.as_of <= date)
     }
 
     /// Appends an entry (filling `seq`, `prev_hash` and `hash`) with a
     /// create-only write. Losing a race to another writer is transient (exit 75).
-    #[allow(clippy::too_many_arguments)]
     pub async fn append(
         &mut self,
         storage: &Storage,

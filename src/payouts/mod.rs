@@ -9,8 +9,10 @@
 
 pub mod arrow_io;
 pub mod book;
+pub mod decide;
 pub mod ledger;
 pub mod rules;
+pub mod simulate;
 pub mod snapshot;
 
 use std::collections::BTreeMap;

@@ -104,6 +104,9 @@ pub struct Step {
     /// `[D − days, D]`. Used for tables keyed by event date whose rows keep
     /// changing for a while (post_lift by publication date).
     pub rolling_days: BTreeMap<String, u32>,
+    /// Scratch steps feed later steps of the same date and are never
+    /// committed: shared intermediate facts, not results.
+    pub scratch: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +137,8 @@ struct RawStep {
     checks: Vec<PathBuf>,
     #[serde(default)]
     rolling_days: BTreeMap<String, u32>,
+    #[serde(default)]
+    scratch: bool,
 }
 
 impl Step {
@@ -237,6 +242,7 @@ impl Job {
                 requires: s.requires,
                 checks: s.checks,
                 rolling_days: s.rolling_days,
+                scratch: s.scratch,
             });
         }
         Ok(Job {

@@ -354,7 +354,9 @@ impl Invocation<'_> {
                     tracing::info!(step = %step.name, rows_in, rows_out, duration_ms, "step done");
                     for (table, path, n) in outputs {
                         row_counts.insert(table.clone(), n);
-                        written.push((table, path));
+                        if !step.scratch {
+                            written.push((table, path));
+                        }
                     }
                     steps.push(StepOutcome {
                         step: step.name.clone(),
@@ -537,8 +539,10 @@ impl Invocation<'_> {
             if let Some(days) = step.rolling_days.get(table) {
                 check_rolling(ctx, table, date, *days).await?;
             }
-            register_history(ctx, self.results, table, date, step.rolling_days.get(table).copied())
-                .await?;
+            if !step.scratch {
+                register_history(ctx, self.results, table, date, step.rolling_days.get(table).copied())
+                    .await?;
+            }
             outputs.push((table.clone(), path, rows_out));
         }
         Ok(StepResult::Done {
@@ -806,7 +810,7 @@ impl Invocation<'_> {
 /// Registers the job's views for `date`. Views marked `materialize` are
 /// computed into staging (when `staging` is given) and reported like steps,
 /// named `view:<name>`, so their cost shows in the summary and `runs`.
-async fn register_views(
+pub(crate) async fn register_views(
     ctx: &SessionContext,
     job: &Job,
     date: NaiveDate,
