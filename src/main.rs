@@ -48,10 +48,10 @@ enum LogFormat {
 #[derive(Args, Clone)]
 struct Roots {
     /// Input root: a path, file://, s3://, gs://, az://, abfss:// URL.
-    #[arg(long, env = "HALO_INPUT", default_value = "sample-data")]
+    #[arg(long, global = true, env = "HALO_INPUT", default_value = "sample-data")]
     input: String,
     /// Output root for result tables.
-    #[arg(long, env = "HALO_OUTPUT", default_value = "results")]
+    #[arg(long, global = true, env = "HALO_OUTPUT", default_value = "results")]
     output: String,
 }
 

@@ -9,6 +9,7 @@ mod generate;
 mod lift;
 mod lift_reference;
 mod nightly_sql;
+mod payouts;
 mod run;
 mod sql;
 mod stores;

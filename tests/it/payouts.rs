@@ -1,0 +1,417 @@
+//! Commissions and payouts against hand-computed cases, the approval ledger
+//! (approve, re-run, approve twice, tampering, export), and a simulation.
+//!
+//! The case (T0 = 2026-10-01 08:00 New York):
+//! - c1 has a creator-wide plan P1 (code_or_link, 10 %, new customers 20 %,
+//!   lock 14 days) and a campaign plan P2 for cmp1 (code_or_link, 15 % +
+//!   2.00 per order, valid 10-01..10-10).
+//! - c2 has P3 (code, EUR, tiers 0 → 10 %, 1,000.00 → 12 %, lock 7 days),
+//!   valid from 10-02.
+//! - c3 has P4 (model credit, 10 %).
+//!
+//! | order | when (NY) | what | expected |
+//! |---|---|---|---|
+//! | o1 | 10-01 08:00 | 100.00 USD, c1's code and, last click, c1's cmp1 link | P2 (campaign wins) via code+link: 15 % × 100 + 2 = 17.00 |
+//! | o2 | 10-12 | 200.00 USD, c1's code, new customer | P2 expired → P1, new-customer rate: 40.00; refunded in full on 11-03, after approval → clawback −40.00 |
+//! | o3 | 10-02 23:30 (10-03 UTC) | 1,000.00 USD, c2's code | EUR at 10-02's rate 1.25 (not 10-03's 1.30): base 800.00 EUR |
+//! | o4 | 10-03 | 250.00 EUR, c2's code, 50.00 refunded 10-05 | month total under P3 = 800 + 200 = 1,000.00: the 12 % tier exactly; o3 96.00, o4 gross 30.00, reversal 6.00, net 24.00 |
+//! | o5 | 10-01 | 40.00 USD, c2's code | before P3 is valid: not commissionable |
+//! | o6 | 10-02 | 80.00 USD, clicks on c1's then c3's bio link | c3 via model credit (share from touch_credit) at 10 %; c1 not commissionable (its last click is c3's) |
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Decimal128Array, Int32Array, ListArray, StringArray, StructArray,
+    TimestampMicrosecondArray,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, Fields};
+
+use crate::common::{halo, halo_ok, nightly_args, run_nightly, sql_csv, write_parquet};
+use crate::contract::{T0, money, s, str_lists, ts};
+
+const HOUR: i64 = 3_600_000_000;
+const DAY: i64 = 24 * HOUR;
+
+fn dec(v: &[Option<i128>], p: u8, sc: i8) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from(v.to_vec())
+            .with_precision_and_scale(p, sc)
+            .unwrap(),
+    )
+}
+
+fn opt_ts(v: &[Option<i64>]) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from(v.to_vec()).with_timezone("UTC"))
+}
+
+/// tiers: list<struct<monthly_revenue_from decimal(18,2), rate_percent decimal(9,4)>>.
+fn tiers(v: &[Option<&[(i128, i128)]>]) -> ArrayRef {
+    let fields = Fields::from(vec![
+        Field::new("monthly_revenue_from", DataType::Decimal128(18, 2), true),
+        Field::new("rate_percent", DataType::Decimal128(9, 4), true),
+    ]);
+    let (mut from, mut rate, mut lens, mut valid) = (vec![], vec![], vec![], vec![]);
+    for t in v {
+        let items = t.unwrap_or(&[]);
+        for (f, r) in items {
+            from.push(Some(*f));
+            rate.push(Some(*r));
+        }
+        lens.push(items.len());
+        valid.push(t.is_some());
+    }
+    let values = StructArray::new(
+        fields.clone(),
+        vec![dec(&from, 18, 2), dec(&rate, 9, 4)],
+        None,
+    );
+    Arc::new(ListArray::new(
+        Arc::new(Field::new("item", DataType::Struct(fields), true)),
+        OffsetBuffer::from_lengths(lens),
+        Arc::new(values),
+        Some(valid.into()),
+    ))
+}
+
+/// 2026-10-01 00:00 UTC + `d` days, as a timestamp.
+fn day(d: i64) -> i64 {
+    T0 - 12 * HOUR + d * DAY
+}
+
+fn write_case(input: &Path) {
+    write_parquet(
+        &input.join("creators/part-0.parquet"),
+        vec![
+            ("creator_id", s(&[Some("c1"), Some("c2"), Some("c3")])),
+            ("display_name", s(&[Some("One"), Some("Two"), Some("Three")])),
+            ("status", s(&[Some("active"), Some("active"), Some("active")])),
+        ],
+    );
+    write_parquet(
+        &input.join("campaigns/part-0.parquet"),
+        vec![
+            ("campaign_id", s(&[Some("cmp1")])),
+            ("name", s(&[Some("Drop 1")])),
+            ("starts_at", ts(&[day(0)])),
+            ("ends_at", ts(&[day(10)])),
+            ("structure", s(&[Some("affiliate")])),
+        ],
+    );
+    write_parquet(
+        &input.join("content/part-0.parquet"),
+        vec![
+            ("content_id", s(&[Some("p1")])),
+            ("creator_id", s(&[Some("c1")])),
+            ("campaign_id", s(&[Some("cmp1")])),
+            ("platform", s(&[Some("instagram")])),
+            ("format", s(&[Some("reel")])),
+            ("published_at", ts(&[T0 - 3 * HOUR])),
+        ],
+    );
+    write_parquet(
+        &input.join("links/part-0.parquet"),
+        vec![
+            ("link_id", s(&[Some("l1"), Some("b1"), Some("b3")])),
+            ("creator_id", s(&[Some("c1"), Some("c1"), Some("c3")])),
+            ("campaign_id", s(&[Some("cmp1"), None, None])),
+            ("content_id", s(&[Some("p1"), None, None])),
+            ("destination_url", s(&[Some("https://x"), Some("https://x"), Some("https://x")])),
+        ],
+    );
+    write_parquet(
+        &input.join("clicks/part-0.parquet"),
+        vec![
+            ("click_id", s(&[Some("k1"), Some("k6a"), Some("k6b")])),
+            ("link_id", s(&[Some("l1"), Some("b1"), Some("b3")])),
+            ("anonymous_id", s(&[Some("a1"), Some("a6"), Some("a6")])),
+            ("clicked_at", ts(&[T0 - HOUR, T0 + DAY, T0 + DAY + HOUR])),
+        ],
+    );
+    write_parquet(
+        &input.join("sessions/part-0.parquet"),
+        vec![
+            ("session_id", s(&[Some("s1"), Some("s6a"), Some("s6b")])),
+            ("anonymous_id", s(&[Some("a1"), Some("a6"), Some("a6")])),
+            ("started_at", ts(&[T0 - HOUR, T0 + DAY, T0 + DAY + HOUR])),
+            ("channel", s(&[Some("affiliate"), Some("affiliate"), Some("affiliate")])),
+            ("click_id", s(&[Some("k1"), Some("k6a"), Some("k6b")])),
+        ],
+    );
+    write_parquet(
+        &input.join("codes/part-0.parquet"),
+        vec![
+            ("code", s(&[Some("ONE10"), Some("TWO10")])),
+            ("creator_id", s(&[Some("c1"), Some("c2")])),
+        ],
+    );
+    let o3_at = T0 + DAY + 15 * HOUR + 30 * 60_000_000; // 10-02 23:30 New York
+    write_parquet(
+        &input.join("orders/part-0.parquet"),
+        vec![
+            (
+                "order_id",
+                s(&[Some("o1"), Some("o2"), Some("o3"), Some("o4"), Some("o5"), Some("o6")]),
+            ),
+            (
+                "ordered_at",
+                ts(&[T0, T0 + 11 * DAY, o3_at, T0 + 2 * DAY, T0 + HOUR, T0 + DAY + 2 * HOUR]),
+            ),
+            (
+                "anonymous_id",
+                s(&[Some("a1"), Some("a2"), Some("a3"), Some("a4"), Some("a5"), Some("a6")]),
+            ),
+            ("revenue", money(&[10000, 20000, 100000, 25000, 4000, 8000])),
+            (
+                "currency",
+                s(&[Some("USD"), Some("USD"), Some("USD"), Some("EUR"), Some("USD"), Some("USD")]),
+            ),
+            (
+                "discount_codes",
+                str_lists(&[&["one10"], &["ONE10"], &["TWO10"], &["two10"], &["TWO10"], &[]]),
+            ),
+            (
+                "is_new_customer",
+                Arc::new(arrow::array::BooleanArray::from(vec![
+                    false, true, false, false, false, false,
+                ])) as ArrayRef,
+            ),
+        ],
+    );
+    write_parquet(
+        &input.join("refunds/part-0.parquet"),
+        vec![
+            ("refund_id", s(&[Some("r4"), Some("r2")])),
+            ("order_id", s(&[Some("o4"), Some("o2")])),
+            ("refunded_at", ts(&[T0 + 4 * DAY, T0 + 33 * DAY])),
+            ("amount", money(&[5000, 20000])),
+            ("currency", s(&[Some("EUR"), Some("USD")])),
+        ],
+    );
+    // EUR is worth 1.25 USD on 10-02 and 1.30 from 10-03 on.
+    let mut dates = Vec::new();
+    let mut rates = Vec::new();
+    for d in 0..40 {
+        dates.push(20_727 + d); // 2026-10-01 = day 20727
+        rates.push(Some(if d < 2 { 125_000_000 } else { 130_000_000 }));
+    }
+    write_parquet(
+        &input.join("fx_rates/part-0.parquet"),
+        vec![
+            ("date", Arc::new(arrow::array::Date32Array::from(dates.clone())) as ArrayRef),
+            ("currency", s(&vec![Some("EUR"); dates.len()])),
+            ("rate_to_base", dec(&rates, 18, 8)),
+        ],
+    );
+    write_plans(&input.join("commission_plans/part-0.parquet"), false);
+}
+
+/// The plans; `proposed` raises c1's new-customer rate to 25 % (simulation).
+fn write_plans(path: &Path, proposed: bool) {
+    let new_rate = if proposed { 250_000 } else { 200_000 };
+    write_parquet(
+        path,
+        vec![
+            ("plan_id", s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")])),
+            ("creator_id", s(&[Some("c1"), Some("c1"), Some("c2"), Some("c3")])),
+            ("campaign_id", s(&[None, Some("cmp1"), None, None])),
+            (
+                "valid_from",
+                ts(&[day(-300), day(0), day(1), day(-300)]),
+            ),
+            ("valid_to", opt_ts(&[None, Some(day(10) - 1), None, None])),
+            (
+                "rate_percent",
+                dec(&[Some(100_000), Some(150_000), Some(100_000), Some(100_000)], 9, 4),
+            ),
+            ("flat_per_order", dec(&[None, Some(200), None, None], 18, 2)),
+            ("new_customer_rate_percent", dec(&[Some(new_rate), None, None, None], 9, 4)),
+            (
+                "tiers",
+                tiers(&[None, None, Some(&[(0, 100_000), (100_000, 120_000)]), None]),
+            ),
+            ("lock_days", Arc::new(Int32Array::from(vec![14, 14, 7, 14])) as ArrayRef),
+            (
+                "credit_basis",
+                s(&[Some("code_or_link"), Some("code_or_link"), Some("code"), Some("model")]),
+            ),
+            ("currency", s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")])),
+        ],
+    );
+}
+
+fn lines(input: &Path, output: &Path, dt: &str) -> Vec<Vec<String>> {
+    sql_csv(
+        input,
+        output,
+        &format!(
+            "SELECT line_id, kind, plan_id, via, base, rate_percent, gross, reversal, amount, currency, status, payout_id \
+             FROM payout_lines WHERE dt = DATE '{dt}' ORDER BY line_id"
+        ),
+    )
+    .lines()
+    .skip(1)
+    .map(|l| l.split(',').map(str::to_owned).collect())
+    .collect()
+}
+
+fn line<'a>(rows: &'a [Vec<String>], id: &str) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[0] == id)
+        .unwrap_or_else(|| panic!("no line {id} in {rows:?}"))
+}
+
+fn payouts(input: &Path, output: &Path, dt: &str) -> String {
+    sql_csv(
+        input,
+        output,
+        &format!(
+            "SELECT payout_id, period, currency, gross, reversals, clawbacks, adjustments, net, lines, status, decided_by \
+             FROM payouts WHERE dt = DATE '{dt}' ORDER BY payout_id"
+        ),
+    )
+}
+
+fn cli(output: &Path, args: &[&str]) -> std::process::Output {
+    let mut a = vec!["payouts"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--output", output.to_str().unwrap()]);
+    halo(&a, &[])
+}
+
+#[test]
+fn commissions_and_payouts_follow_the_hand_computed_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write_case(&input);
+    // Every order date, so later runs find their journeys and credit.
+    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+
+    // 10-03: o3 (lock 10-09) and o4 (lock 10-10) are locked; o4 partly refunded only on 10-05.
+    let l = lines(&input, &output, "2026-10-03");
+    assert_eq!(line(&l, "o3/c2")[10], "locked");
+    assert_eq!(line(&l, "o4/c2")[7], "0.00", "no refund yet on 10-03");
+    run_nightly(&input, &output, &["--date", "2026-10-12"]);
+    run_nightly(&input, &output, &["--date", "2026-10-31"]);
+    let l = lines(&input, &output, "2026-10-31");
+    // line_id, kind, plan, via, base, rate, gross, reversal, amount, currency, status, payout
+    assert_eq!(
+        line(&l, "o1/c1")[1..12],
+        ["commission", "P2", "code+link", "100.00", "15.0000", "17.00", "0.00", "17.00", "USD", "pending_approval", "c1-USD-2026-10"]
+    );
+    assert_eq!(
+        line(&l, "o2/c1")[2..11],
+        ["P1", "code", "200.00", "20.0000", "40.00", "0.00", "40.00", "USD", "pending_approval"]
+    );
+    assert_eq!(
+        line(&l, "o3/c2")[2..11],
+        ["P3", "code", "800.00", "12.0000", "96.00", "0.00", "96.00", "EUR", "pending_approval"],
+        "10-02's rate (1.25) and the 12 % tier at exactly 1,000.00 of net revenue"
+    );
+    assert_eq!(
+        line(&l, "o4/c2")[2..11],
+        ["P3", "code", "250.00", "12.0000", "30.00", "6.00", "24.00", "EUR", "pending_approval"]
+    );
+    assert_eq!(line(&l, "o5/c2")[10], "not_commissionable");
+    assert_eq!(line(&l, "o6/c1")[10], "not_commissionable");
+    // c3 is paid on its model credit: base = 80.00 × credit / value.
+    let credit = sql_csv(
+        &input,
+        &output,
+        "SELECT sum(CASE WHEN creator_id = 'c3' THEN revenue_credit END) AS c3, sum(revenue_credit) AS v \
+         FROM touch_credit WHERE order_id = 'o6' AND model = 'markov_o1'",
+    );
+    let v: Vec<f64> = credit.lines().nth(1).unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+    let o6 = line(&l, "o6/c3");
+    assert_eq!(o6[3], "model");
+    let base: f64 = o6[4].parse().unwrap();
+    assert!((base - 80.0 * v[0] / v[1]).abs() <= 0.005, "{base} vs {v:?}");
+    let amount: f64 = o6[8].parse().unwrap();
+    assert!((amount - (base * 0.10 * 100.0).round() / 100.0).abs() <= 0.011);
+
+    let p = payouts(&input, &output, "2026-10-31");
+    assert!(p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval,"), "{p}");
+    assert!(p.contains("c2-EUR-2026-10,2026-10,EUR,126.00,6.00,0.00,0.00,120.00,2,pending_approval,"), "{p}");
+
+    // Nothing leaves without approval.
+    let out = cli(&output, &["export", "--approved"]);
+    assert_eq!(out.status.code(), Some(77));
+    let out = cli(&output, &["export", "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(77));
+
+    // Approve c1, re-run the same date: the payout is the same, and approved.
+    let ok = cli(&output, &["approve", "c1-USD-2026-10", "--by", "ana", "--note", "checked"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let twice = cli(&output, &["approve", "c1-USD-2026-10", "--by", "bob"]);
+    assert_eq!(twice.status.code(), Some(77), "approving twice is refused");
+    let before = payouts(&input, &output, "2026-10-31");
+    run_nightly(&input, &output, &["--date", "2026-10-31"]);
+    let after = payouts(&input, &output, "2026-10-31");
+    assert_eq!(
+        after,
+        before.replace(
+            "c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval,",
+            "c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,approved,ana"
+        )
+    );
+    let out = cli(&output, &["export", "--approved", "--payout", "c2-EUR-2026-10"]);
+    assert_eq!(out.status.code(), Some(77), "c2's payout is not approved");
+    let csv = String::from_utf8(cli(&output, &["export", "--approved"]).stdout).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("c1-USD-2026-10,c1,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,yes,ana,"));
+
+    // o2 is refunded in full on 11-03, after its payout was approved: the
+    // approved payout stays, and November's takes the 40.00 back.
+    run_nightly(&input, &output, &["--date", "2026-11-30"]);
+    let p = payouts(&input, &output, "2026-11-30");
+    assert!(p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,approved,ana"), "{p}");
+    assert!(p.contains("c1-USD-2026-11,2026-11,USD,0.00,0.00,40.00,0.00,-40.00,1,pending_approval,"), "{p}");
+    let l = lines(&input, &output, "2026-11-30");
+    assert_eq!(
+        line(&l, "o2/c1~1")[1..12],
+        ["clawback", "P1", "code", "200.00", "20.0000", "0.00", "0.00", "-40.00", "USD", "pending_approval", "c1-USD-2026-11"]
+    );
+    // The negative November payout, once approved, carries to December.
+    let ok = cli(&output, &["approve", "c1-USD-2026-11", "--by", "ana"]);
+    assert_eq!(ok.status.code(), Some(0));
+    run_nightly(&input, &output, &["--date", "2026-12-31"]);
+    let p = payouts(&input, &output, "2026-12-31");
+    assert!(p.contains("c1-USD-2026-12,2026-12,USD,0.00,0.00,0.00,-40.00,-40.00,1,pending_approval,"), "{p}");
+
+    // The ledger verifies; an edit anywhere is detected, and runs stop.
+    let v = cli(&output, &["verify"]);
+    assert_eq!(v.status.code(), Some(0));
+    let first = output.join("_ledger/payouts/0000000001.json");
+    let text = std::fs::read_to_string(&first).unwrap();
+    assert!(text.contains("\"57.00\""));
+    std::fs::write(&first, text.replacen("\"57.00\"", "\"75.00\"", 1)).unwrap();
+    let v = cli(&output, &["verify"]);
+    assert_eq!(v.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&v.stderr).contains("entry 1"));
+    let run = halo(&nightly_args(&input, &output, &["--date", "2026-12-31"]), &[]);
+    assert_eq!(run.status.code(), Some(65), "no payout is computed from an edited ledger");
+}
+
+#[test]
+fn a_simulation_shows_current_and_proposed_commissions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write_case(&input);
+    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+    run_nightly(&input, &output, &["--date", "2026-10-12"]);
+    let plans = dir.path().join("proposed.parquet");
+    write_plans(&plans, true);
+    let out = halo_ok(&[
+        "payouts", "simulate", "--plans", plans.to_str().unwrap(), "--from", "2026-10-01", "--to", "2026-10-31",
+        "--job", crate::common::nightly(), "--format", "csv",
+        "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+    ]);
+    // c1: o1 stays on the campaign plan (17.00); o2, a new customer, earns
+    // 25 % instead of 20 % (50.00 instead of 40.00). Refunds count up to --to
+    // (10-31), so o2's refund of 11-03 does not.
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows[0], "creator_id,currency,current_orders,current_commission,proposed_orders,proposed_commission,difference");
+    assert!(rows.contains(&"c1,USD,2,57.00,2,67.00,10.00"), "{out}");
+    assert!(rows.contains(&"c2,EUR,2,120.00,2,120.00,0.00"), "{out}");
+}
