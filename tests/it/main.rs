@@ -10,6 +10,7 @@ mod lift;
 mod lift_reference;
 mod nightly_sql;
 mod payouts;
+mod roi;
 mod run;
 mod sql;
 mod stores;

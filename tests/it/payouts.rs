@@ -205,6 +205,26 @@ fn write_case(input: &Path) {
         ],
     );
     write_plans(&input.join("commission_plans/part-0.parquet"), false);
+    write_costs(&input, "EUR");
+}
+
+/// c1's costs: a 100.00 fee in `fee_currency` on 10-02 and 30.00 USD of free product.
+fn write_costs(input: &Path, fee_currency: &str) {
+    write_parquet(
+        &input.join("costs/part-0.parquet"),
+        vec![
+            ("cost_id", s(&[Some("k1"), Some("k2")])),
+            ("creator_id", s(&[Some("c1"), Some("c1")])),
+            ("campaign_id", s(&[Some("cmp1"), None])),
+            ("kind", s(&[Some("creator_fee"), Some("free_product")])),
+            ("amount", money(&[10000, 3000])),
+            ("currency", s(&[Some(fee_currency), Some("USD")])),
+            (
+                "incurred_on",
+                Arc::new(arrow::array::Date32Array::from(vec![20_728, 20_728])) as ArrayRef,
+            ),
+        ],
+    );
 }
 
 /// The plans; `proposed` raises c1's new-customer rate to 25 % (simulation).
@@ -334,6 +354,36 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     assert!(p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval,"), "{p}");
     assert!(p.contains("c2-EUR-2026-10,2026-10,EUR,126.00,6.00,0.00,0.00,120.00,2,pending_approval,"), "{p}");
 
+    // ROI for c1 in October: the EUR fee at 10-02's rate (125.00), free
+    // product, and the commissions (57.00); revenue from the default model.
+    let roi = sql_csv(
+        &input,
+        &output,
+        "SELECT creator_fee, free_product, commission, total_cost, attributed_revenue, combined_revenue, roas \
+         FROM creator_roi WHERE dt = DATE '2026-10-31' AND period = 'month' AND creator_id = 'c1'",
+    );
+    let r: Vec<&str> = roi.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(r[..4], ["125.00", "30.00", "57.00", "212.00"], "{roi}");
+    let c1 = sql_csv(
+        &input,
+        &output,
+        "SELECT sum(revenue_credit) FROM touch_credit WHERE creator_id = 'c1' AND model = 'markov_o1'",
+    );
+    // o1 (100.00) and o2 (200.00) are c1's alone; o6 is shared with c3.
+    let c1: f64 = c1.lines().nth(1).unwrap().parse().unwrap();
+    assert!(c1 > 300.0 && c1 < 380.0, "{c1}");
+    assert_eq!(r[4].parse::<f64>().unwrap(), c1, "nothing refunded by 10-31");
+    let roas: f64 = r[6].parse().unwrap();
+    let combined: f64 = r[5].parse().unwrap();
+    assert!((roas - combined / 212.0).abs() < 1e-12);
+    let campaign = sql_csv(
+        &input,
+        &output,
+        "SELECT campaign_id, creator_fee, commission FROM creator_roi \
+         WHERE dt = DATE '2026-10-31' AND period = 'campaign' AND creator_id = 'c1'",
+    );
+    assert_eq!(campaign.lines().nth(1), Some("cmp1,125.00,17.00"), "the campaign's fee and its plan's commission");
+
     // Nothing leaves without approval.
     let out = cli(&output, &["export", "--approved"]);
     assert_eq!(out.status.code(), Some(77));
@@ -414,4 +464,16 @@ fn a_simulation_shows_current_and_proposed_commissions() {
     assert_eq!(rows[0], "creator_id,currency,current_orders,current_commission,proposed_orders,proposed_commission,difference");
     assert!(rows.contains(&"c1,USD,2,57.00,2,67.00,10.00"), "{out}");
     assert!(rows.contains(&"c2,EUR,2,120.00,2,120.00,0.00"), "{out}");
+}
+
+#[test]
+fn a_cost_without_its_days_rate_stops_the_run_naming_currency_and_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write_case(&input);
+    write_costs(&input, "GBP");
+    let out = halo(&nightly_args(&input, &output, &["--date", "2026-10-02"]), &[]);
+    assert_eq!(out.status.code(), Some(65));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("GBP") && text.contains("2026-10-02") && text.contains("fx_rates_costs"), "{text}");
 }
