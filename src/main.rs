@@ -229,7 +229,10 @@ enum PayoutsCmd {
 }
 
 async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::Result<u8> {
-    use halo::payouts::{decide, ledger::{Decision, Ledger}};
+    use halo::payouts::{
+        decide,
+        ledger::{Decision, Ledger},
+    };
     let output = parse_root(&roots.output)?;
     let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
         let format: halo::query::Format = format.parse()?;
@@ -249,39 +252,95 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
             print(&[p], &format)?;
             print(&[l], &format)?;
         }
-        PayoutsCmd::Approve { payout_id, by, note } => {
-            let e = decide::decide(&storage, &output, &payout_id, Decision::Approve, &by, note, now()?).await?;
-            println!("{}", serde_json::json!({"payout_id": e.payout_id, "status": "approved", "by": e.by, "ledger_seq": e.seq, "hash": e.hash}));
+        PayoutsCmd::Approve {
+            payout_id,
+            by,
+            note,
+        } => {
+            let e = decide::decide(
+                &storage,
+                &output,
+                &payout_id,
+                Decision::Approve,
+                &by,
+                note,
+                now()?,
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"payout_id": e.payout_id, "status": "approved", "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+            );
         }
-        PayoutsCmd::Reject { payout_id, by, note } => {
-            let e = decide::decide(&storage, &output, &payout_id, Decision::Reject, &by, note, now()?).await?;
-            println!("{}", serde_json::json!({"payout_id": e.payout_id, "status": "rejected", "by": e.by, "ledger_seq": e.seq, "hash": e.hash}));
+        PayoutsCmd::Reject {
+            payout_id,
+            by,
+            note,
+        } => {
+            let e = decide::decide(
+                &storage,
+                &output,
+                &payout_id,
+                Decision::Reject,
+                &by,
+                note,
+                now()?,
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"payout_id": e.payout_id, "status": "rejected", "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+            );
         }
         PayoutsCmd::Verify => {
             let ledger = Ledger::read(&storage, &output).await?;
             ledger.verify()?;
-            let head = ledger.entries.last().map(|e| e.hash.clone()).unwrap_or_else(|| halo::payouts::ledger::GENESIS.into());
-            println!("{}", serde_json::json!({"ledger": "ok", "entries": ledger.entries.len(), "head": head}));
+            let head = ledger
+                .entries
+                .last()
+                .map(|e| e.hash.clone())
+                .unwrap_or_else(|| halo::payouts::ledger::GENESIS.into());
+            println!(
+                "{}",
+                serde_json::json!({"ledger": "ok", "entries": ledger.entries.len(), "head": head})
+            );
         }
-        PayoutsCmd::Export { approved, period, payout, format, to } => {
+        PayoutsCmd::Export {
+            approved,
+            period,
+            payout,
+            format,
+            to,
+        } => {
             if !approved {
                 return Err(Error::Refused("payouts are exported for payment only with --approved: nothing unapproved ever leaves halo".into()).into());
             }
             let format: halo::query::Format = format.parse()?;
-            if !matches!(format, halo::query::Format::Csv | halo::query::Format::Parquet) {
+            if !matches!(
+                format,
+                halo::query::Format::Csv | halo::query::Format::Parquet
+            ) {
                 return Err(Error::Usage("--format must be csv or parquet".into()).into());
             }
             if format == halo::query::Format::Parquet && to.is_none() {
                 return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
             }
-            let batch = decide::export_approved(&storage, &output, period.as_deref(), payout.as_deref()).await?;
+            let batch =
+                decide::export_approved(&storage, &output, period.as_deref(), payout.as_deref())
+                    .await?;
             let bytes = halo::query::encode(&[batch], format)?;
             match to {
                 Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
                 None => std::io::stdout().write_all(&bytes)?,
             }
         }
-        PayoutsCmd::Simulate { plans, from, to, job, format } => {
+        PayoutsCmd::Simulate {
+            plans,
+            from,
+            to,
+            job,
+            format,
+        } => {
             let opts = halo::payouts::simulate::SimulateOptions {
                 job: Job::load(&job)?,
                 input: parse_root(&roots.input)?,
@@ -499,7 +558,10 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             roots,
         } => {
             let format: halo::query::Format = format.parse()?;
-            if !matches!(format, halo::query::Format::Csv | halo::query::Format::Parquet) {
+            if !matches!(
+                format,
+                halo::query::Format::Csv | halo::query::Format::Parquet
+            ) {
                 return Err(Error::Usage("--format must be csv or parquet".into()).into());
             }
             if format == halo::query::Format::Parquet && to.is_none() {

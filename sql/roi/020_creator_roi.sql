@@ -2,6 +2,8 @@
 -- date, for the day, the week (from Monday), the month, each campaign (facts
 -- tagged with the campaign, campaign_id set) and to date (from the first fact).
 -- Facts come from the roi_facts scratch step (sql/roi/010_facts.sql).
+-- Float facts (credit fractions, variances) are summed as decimals: a float
+-- sum depends on the order rows arrive in, and results must not.
 WITH periods AS (
     SELECT 'day' AS period, ${date} AS period_start
     UNION ALL SELECT 'week', CAST(date_trunc('week', ${date}) AS DATE)
@@ -21,7 +23,8 @@ in_period AS (
 ),
 by_model AS (
     SELECT period, period_start, creator_id, campaign_key, model,
-           sum(orders) AS orders, sum(new_customers) AS new_customers,
+           CAST(sum(CAST(orders AS DECIMAL(38, 12))) AS DOUBLE) AS orders,
+           CAST(sum(CAST(new_customers AS DECIMAL(38, 12))) AS DOUBLE) AS new_customers,
            sum(amount) AS revenue, sum(cogs) AS cogs
     FROM in_period WHERE fact = 'attributed'
     GROUP BY period, period_start, creator_id, campaign_key, model
@@ -32,13 +35,14 @@ attr AS (
            max(CASE WHEN model = ${attribution_default_model} THEN new_customers END) AS new_customers,
            max(CASE WHEN model = ${attribution_default_model} THEN revenue END) AS revenue,
            max(CASE WHEN model = ${attribution_default_model} THEN cogs END) AS cogs,
-           array_agg(named_struct('model', model, 'orders', orders, 'revenue', revenue) ORDER BY model) AS by_model
+           array_agg(named_struct('model', CAST(model AS VARCHAR), 'orders', orders, 'revenue', CAST(revenue AS DECIMAL(18, 2))) ORDER BY model) AS by_model
     FROM by_model
     GROUP BY period, period_start, creator_id, campaign_key
 ),
 inc AS (
     SELECT period, period_start, creator_id, campaign_key,
-           sum(orders) AS orders, sum(amount) AS revenue, sum(revenue_var) AS revenue_var
+           CAST(sum(CAST(orders AS DECIMAL(38, 12))) AS DOUBLE) AS orders, sum(amount) AS revenue,
+           CAST(sum(CAST(revenue_var AS DECIMAL(38, 6))) AS DOUBLE) AS revenue_var
     FROM in_period WHERE fact = 'incremental'
     GROUP BY period, period_start, creator_id, campaign_key
 ),

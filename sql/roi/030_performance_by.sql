@@ -30,13 +30,13 @@ keyed AS (
 ),
 agg AS (
     SELECT period, period_start, dimension, key,
-           coalesce(sum(CASE WHEN fact = 'attributed' THEN orders END), 0) AS attributed_orders,
-           coalesce(sum(CASE WHEN fact = 'incremental' THEN orders END), 0) AS incremental_orders,
+           coalesce(CAST(sum(CASE WHEN fact = 'attributed' THEN CAST(orders AS DECIMAL(38, 12)) END) AS DOUBLE), 0) AS attributed_orders,
+           coalesce(CAST(sum(CASE WHEN fact = 'incremental' THEN CAST(orders AS DECIMAL(38, 12)) END) AS DOUBLE), 0) AS incremental_orders,
            CAST(coalesce(sum(CASE WHEN fact = 'attributed' THEN amount END), 0) AS DECIMAL(18, 2)) AS attributed_revenue,
            CAST(coalesce(sum(CASE WHEN fact = 'incremental' THEN amount END), 0) AS DECIMAL(18, 2)) AS incremental_revenue,
            CAST(coalesce(sum(CASE WHEN fact = 'attributed' THEN cogs END), 0) AS DECIMAL(18, 2)) AS attributed_cogs,
            CAST(coalesce(sum(CASE WHEN fact = 'cost' THEN amount END), 0) AS DECIMAL(18, 2)) AS total_cost,
-           coalesce(sum(revenue_var), 0) AS revenue_var
+           coalesce(CAST(sum(CAST(revenue_var AS DECIMAL(38, 6))) AS DOUBLE), 0) AS revenue_var
     FROM keyed
     GROUP BY period, period_start, dimension, key
 ),

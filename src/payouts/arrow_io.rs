@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
-    Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+    RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bigdecimal::BigDecimal;
@@ -141,7 +141,12 @@ pub fn payouts_batch(payouts: &[Payout]) -> Result<RecordBatch> {
         dec(payouts.iter().map(|p| Some(p.clawbacks)).collect(), 18, 2)?,
         dec(payouts.iter().map(|p| Some(p.adjustments)).collect(), 18, 2)?,
         dec(payouts.iter().map(|p| Some(p.net)).collect(), 18, 2)?,
-        Arc::new(payouts.iter().map(|p| Some(p.lines)).collect::<Int64Array>()),
+        Arc::new(
+            payouts
+                .iter()
+                .map(|p| Some(p.lines))
+                .collect::<Int64Array>(),
+        ),
         strs(payouts.iter().map(|p| Some(p.status.as_str()))),
         strs(payouts.iter().map(|p| p.decided_by.as_deref())),
         Arc::new(
@@ -205,16 +210,20 @@ impl<'a> Cols<'a> {
         let c = self.col(name)?;
         let a = c
             .as_primitive_opt::<arrow::datatypes::Decimal128Type>()
-            .ok_or_else(|| Error::Config(format!("{}: column {name} must be a decimal", self.input)))?;
+            .ok_or_else(|| {
+                Error::Config(format!("{}: column {name} must be a decimal", self.input))
+            })?;
         Ok(a.iter().collect())
     }
 
     /// A timestamp column as UTC microseconds.
     pub fn micros(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let c = arrow::compute::cast(self.col(name)?, &ts())?;
-        Ok(c.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
-            .iter()
-            .collect())
+        Ok(
+            c.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                .iter()
+                .collect(),
+        )
     }
 
     /// A date column.
@@ -236,13 +245,17 @@ impl<'a> Cols<'a> {
     /// An integer column.
     pub fn ints(&self, name: &str) -> Result<Vec<Option<i64>>> {
         let c = arrow::compute::cast(self.col(name)?, &DataType::Int64)?;
-        Ok(c.as_primitive::<arrow::datatypes::Int64Type>().iter().collect())
+        Ok(c.as_primitive::<arrow::datatypes::Int64Type>()
+            .iter()
+            .collect())
     }
 
     /// A float column.
     pub fn floats(&self, name: &str) -> Result<Vec<Option<f64>>> {
         let c = arrow::compute::cast(self.col(name)?, &DataType::Float64)?;
-        Ok(c.as_primitive::<arrow::datatypes::Float64Type>().iter().collect())
+        Ok(c.as_primitive::<arrow::datatypes::Float64Type>()
+            .iter()
+            .collect())
     }
 
     /// The raw column.
@@ -260,7 +273,21 @@ pub fn read_lines(batches: &[RecordBatch], input: &str) -> Result<Vec<Line>> {
     let mut out = Vec::new();
     for b in batches {
         let c = Cols { batch: b, input };
-        let (line_id, payout_id, creator, kind, order, plan, basis, via, campaign, currency, period, status, reason) = (
+        let (
+            line_id,
+            payout_id,
+            creator,
+            kind,
+            order,
+            plan,
+            basis,
+            via,
+            campaign,
+            currency,
+            period,
+            status,
+            reason,
+        ) = (
             c.strings("line_id")?,
             c.strings("payout_id")?,
             c.strings("creator_id")?,

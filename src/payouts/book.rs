@@ -93,8 +93,8 @@ fn next_month(p: &str) -> String {
 
 /// Whether the month `p` has ended by the end of `date`.
 fn closed(p: &str, date: NaiveDate) -> bool {
-    let next = NaiveDate::parse_from_str(&format!("{}-01", next_month(p)), "%Y-%m-%d")
-        .expect("period");
+    let next =
+        NaiveDate::parse_from_str(&format!("{}-01", next_month(p)), "%Y-%m-%d").expect("period");
     date >= next.pred_opt().expect("date")
 }
 
@@ -125,9 +125,12 @@ pub fn book(
         decided_periods.insert((p.creator_id.clone(), p.currency.clone(), p.period.clone()));
         let approved = p.status == "approved";
         for l in &d.lines {
-            let e = settled
-                .entry(base_key(&l.line_id).to_string())
-                .or_insert((0, 0, p.payout_id.clone(), false));
+            let e = settled.entry(base_key(&l.line_id).to_string()).or_insert((
+                0,
+                0,
+                p.payout_id.clone(),
+                false,
+            ));
             e.0 += l.amount;
             e.1 += 1;
             e.2 = p.payout_id.clone();
@@ -163,7 +166,10 @@ pub fn book(
             campaign_id: plan.and_then(|p| p.campaign_id.clone()),
             share: c.share,
             base: plan.map(|_| crate::money::round_to_units(&c.base_exact, 2)),
-            rate_percent: c.rate_percent.as_ref().map(|r| crate::money::round_to_units(r, 4)),
+            rate_percent: c
+                .rate_percent
+                .as_ref()
+                .map(|r| crate::money::round_to_units(r, 4)),
             flat: c.flat.as_ref().map(|f| crate::money::round_to_units(f, 2)),
             gross: c.gross,
             reversal: c.gross - c.amount,
@@ -204,7 +210,12 @@ pub fn book(
             line.reversal = 0;
             line.amount = delta;
             line.payout_id = is_closed.then(|| payout_id(&c.creator_id, &currency, &period));
-            line.status = if is_closed { "pending_approval" } else { "eligible" }.into();
+            line.status = if is_closed {
+                "pending_approval"
+            } else {
+                "eligible"
+            }
+            .into();
             line.reason = why;
             line.period = Some(period);
             lines.push(line);
@@ -302,7 +313,12 @@ pub fn book(
             currency: p.currency.clone(),
             lock_until: None,
             period: Some(period),
-            status: if is_closed { "pending_approval" } else { "eligible" }.into(),
+            status: if is_closed {
+                "pending_approval"
+            } else {
+                "eligible"
+            }
+            .into(),
             reason: format!(
                 "payout {} was approved with a negative net of {}; carried forward",
                 p.payout_id,

@@ -235,7 +235,11 @@ fn export_batch(rows: &[(Payout, String)]) -> Result<RecordBatch> {
     use arrow::array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
     use std::sync::Arc;
     let s = |f: &dyn Fn(&Payout) -> String| -> ArrayRef {
-        Arc::new(rows.iter().map(|(p, _)| Some(f(p))).collect::<StringArray>())
+        Arc::new(
+            rows.iter()
+                .map(|(p, _)| Some(f(p)))
+                .collect::<StringArray>(),
+        )
     };
     let money = |f: &dyn Fn(&Payout) -> i128| -> Result<ArrayRef> {
         Ok(Arc::new(
@@ -247,7 +251,13 @@ fn export_batch(rows: &[(Payout, String)]) -> Result<RecordBatch> {
     };
     let payable: ArrayRef = Arc::new(
         rows.iter()
-            .map(|(p, _)| Some(if p.net > 0 { "yes" } else { "no: net is not positive" }))
+            .map(|(p, _)| {
+                Some(if p.net > 0 {
+                    "yes"
+                } else {
+                    "no: net is not positive"
+                })
+            })
             .collect::<StringArray>(),
     );
     let cols: Vec<(&str, ArrayRef)> = vec![
@@ -260,9 +270,19 @@ fn export_batch(rows: &[(Payout, String)]) -> Result<RecordBatch> {
         ("clawbacks", money(&|p| p.clawbacks)?),
         ("adjustments", money(&|p| p.adjustments)?),
         ("net", money(&|p| p.net)?),
-        ("lines", Arc::new(rows.iter().map(|(p, _)| Some(p.lines)).collect::<Int64Array>())),
+        (
+            "lines",
+            Arc::new(
+                rows.iter()
+                    .map(|(p, _)| Some(p.lines))
+                    .collect::<Int64Array>(),
+            ),
+        ),
         ("payable", payable),
-        ("approved_by", s(&|p| p.decided_by.clone().unwrap_or_default())),
+        (
+            "approved_by",
+            s(&|p| p.decided_by.clone().unwrap_or_default()),
+        ),
         (
             "approved_at",
             s(&|p| {
@@ -272,10 +292,21 @@ fn export_batch(rows: &[(Payout, String)]) -> Result<RecordBatch> {
                     .unwrap_or_default()
             }),
         ),
-        ("ledger_seq", Arc::new(rows.iter().map(|(p, _)| p.ledger_seq).collect::<Int64Array>())),
+        (
+            "ledger_seq",
+            Arc::new(
+                rows.iter()
+                    .map(|(p, _)| p.ledger_seq)
+                    .collect::<Int64Array>(),
+            ),
+        ),
         (
             "ledger_hash",
-            Arc::new(rows.iter().map(|(_, h)| Some(h.as_str())).collect::<StringArray>()),
+            Arc::new(
+                rows.iter()
+                    .map(|(_, h)| Some(h.as_str()))
+                    .collect::<StringArray>(),
+            ),
         ),
     ];
     Ok(RecordBatch::try_from_iter(cols)?)

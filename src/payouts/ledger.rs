@@ -194,9 +194,7 @@ impl Ledger {
     /// for `date` or earlier, so a backfill of an older date shows that date's
     /// state.
     pub fn decisions_as_of(&self, date: NaiveDate) -> impl Iterator<Item = &Entry> {
-        self.entries
-            .iter()
-            .filter(move |e| e.as_of <= date)
+        self.entries.iter().filter(move |e| e.as_of <= date)
     }
 
     /// Appends an entry (filling `seq`, `prev_hash` and `hash`) with a
@@ -217,7 +215,8 @@ impl Ledger {
         let url = ledger_url(root)?;
         let store = storage.store_for(&url)?;
         let path = store_path(&url)?.clone().join(file_name(entry.seq));
-        let bytes = serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&entry).map_err(|e| Error::Internal(e.to_string()))?;
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
@@ -287,11 +286,23 @@ mod tests {
 
         let mut removed = read.clone();
         removed.entries.remove(1);
-        assert!(removed.verify().unwrap_err().to_string().contains("expected entry 2"));
+        assert!(
+            removed
+                .verify()
+                .unwrap_err()
+                .to_string()
+                .contains("expected entry 2")
+        );
 
         let mut twice = read.clone();
         twice.entries[2].payout_id = "a".into();
         twice.entries[2].hash = twice.entries[2].compute_hash();
-        assert!(twice.verify().unwrap_err().to_string().contains("second time"));
+        assert!(
+            twice
+                .verify()
+                .unwrap_err()
+                .to_string()
+                .contains("second time")
+        );
     }
 }

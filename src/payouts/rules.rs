@@ -109,7 +109,9 @@ fn basis_met(basis: &str, c: &Candidate) -> Option<(String, BigDecimal)> {
         "code_or_link" if c.has_code => Some(("code".into(), one)),
         "code_or_link" if c.has_link => Some(("link".into(), one)),
         "model" => match (&c.model_credit, &c.model_value) {
-            (Some(credit), Some(value)) if *credit > BigDecimal::zero() && *value > BigDecimal::zero() => {
+            (Some(credit), Some(value))
+                if *credit > BigDecimal::zero() && *value > BigDecimal::zero() =>
+            {
                 Some(("model".into(), credit / value))
             }
             _ => None,
@@ -126,10 +128,17 @@ fn reached_by(c: &Candidate) -> String {
     if c.has_link {
         v.push("link (last click)");
     }
-    if c.model_credit.as_ref().is_some_and(|m| *m > BigDecimal::zero()) {
+    if c.model_credit
+        .as_ref()
+        .is_some_and(|m| *m > BigDecimal::zero())
+    {
         v.push("model credit");
     }
-    if v.is_empty() { "nothing".into() } else { v.join(" and ") }
+    if v.is_empty() {
+        "nothing".into()
+    } else {
+        v.join(" and ")
+    }
 }
 
 /// Plans that apply to the candidate, in precedence order.
@@ -221,7 +230,10 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             order_id: c.order_id.clone(),
         };
         let order_rate = c.order_rate.clone().ok_or_else(|| missing(&c.currency))?;
-        let plan_rate = plan.rate_to_base.clone().ok_or_else(|| missing(&plan.currency))?;
+        let plan_rate = plan
+            .rate_to_base
+            .clone()
+            .ok_or_else(|| missing(&plan.currency))?;
         let base_exact = &c.revenue * &order_rate / &plan_rate * &share;
         let lock_until = c.order_date + chrono::Duration::days(i64::from(plan.lock_days));
         use bigdecimal::ToPrimitive;
@@ -252,7 +264,11 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
     for m in out.iter().filter(|m| m.commissionable) {
         let plan = m.plan.as_ref().expect("commissionable has a plan");
         *month_base
-            .entry((m.creator_id.clone(), plan.plan_id.clone(), month_of(m.order_date)))
+            .entry((
+                m.creator_id.clone(),
+                plan.plan_id.clone(),
+                month_of(m.order_date),
+            ))
             .or_insert_with(BigDecimal::zero) += &m.base_exact * &m.kept;
     }
     let is_new: std::collections::HashMap<&str, bool> = cands
@@ -295,8 +311,8 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
                 "plan rate".to_string(),
             ),
         };
-        let exact = &m.base_exact * &rate / BigDecimal::from(100)
-            + m.flat.clone().unwrap_or_default();
+        let exact =
+            &m.base_exact * &rate / BigDecimal::from(100) + m.flat.clone().unwrap_or_default();
         m.gross = round_to_units(&exact, 2);
         m.amount = round_to_units(&(&exact * &m.kept), 2);
         m.rate_percent = Some(rate.clone());
@@ -310,10 +326,8 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             m.via.as_deref().unwrap_or(""),
             rate.normalized(),
             match &m.flat {
-                Some(f) if *f > BigDecimal::zero() => format!(
-                    " + flat {}",
-                    big(round_to_units(f, 2), 2)
-                ),
+                Some(f) if *f > BigDecimal::zero() =>
+                    format!(" + flat {}", big(round_to_units(f, 2), 2)),
                 _ => String::new(),
             }
         );

@@ -43,7 +43,11 @@ pub struct SimulateOptions {
 
 const CANDIDATES: &str = "sql/payouts/010_candidates.sql";
 
-async fn commissions(ctx: &SessionContext, sql: &str, o: &SimulateOptions) -> Result<Vec<Commission>> {
+async fn commissions(
+    ctx: &SessionContext,
+    sql: &str,
+    o: &SimulateOptions,
+) -> Result<Vec<Commission>> {
     let df = ctx
         .sql(sql)
         .await
@@ -65,13 +69,24 @@ async fn commissions(ctx: &SessionContext, sql: &str, o: &SimulateOptions) -> Re
 /// the proposed plans (commissions net of refunds up to `to`).
 pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
     if o.from > o.to {
-        return Err(Error::Usage(format!("--from {} is after --to {}", o.from, o.to)));
+        return Err(Error::Usage(format!(
+            "--from {} is after --to {}",
+            o.from, o.to
+        )));
     }
     let ctx = session(SessionOptions::default())?;
     o.storage.register(&ctx, &o.input)?;
-    let staging = tempfile::Builder::new().prefix("halo-simulate-").tempdir()?;
-    crate::catalog::load_validated(&ctx, &o.storage, &o.input, o.now.timestamp_micros(), staging.path())
-        .await?;
+    let staging = tempfile::Builder::new()
+        .prefix("halo-simulate-")
+        .tempdir()?;
+    crate::catalog::load_validated(
+        &ctx,
+        &o.storage,
+        &o.input,
+        o.now.timestamp_micros(),
+        staging.path(),
+    )
+    .await?;
     let results = ResultStore::new(o.storage.clone(), o.output.clone())?;
     o.storage.register(&ctx, &o.output)?;
     for name in ["journeys", "touch_credit"] {
@@ -96,10 +111,9 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
     crate::runner::register_views(&ctx, &o.job, o.to, "simulate", None).await?;
     let mut job = o.job.clone();
     let days = (o.to - o.from).num_days() + 2;
-    job.params.extra.insert(
-        "payout_history_days".into(),
-        toml::Value::Integer(days),
-    );
+    job.params
+        .extra
+        .insert("payout_history_days".into(), toml::Value::Integer(days));
     let file = job.root.join(CANDIDATES);
     let text = std::fs::read_to_string(&file)
         .map_err(|e| Error::Config(format!("cannot read {}: {e}", file.display())))?;
@@ -108,10 +122,17 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
 
     let plans = std::path::absolute(&o.plans)?;
     if !plans.exists() {
-        return Err(Error::MissingInput(format!("--plans {} does not exist", plans.display())));
+        return Err(Error::MissingInput(format!(
+            "--plans {} does not exist",
+            plans.display()
+        )));
     }
-    ctx.register_parquet("_proposed_plans", plans.to_string_lossy().as_ref(), ParquetReadOptions::default())
-        .await?;
+    ctx.register_parquet(
+        "_proposed_plans",
+        plans.to_string_lossy().as_ref(),
+        ParquetReadOptions::default(),
+    )
+    .await?;
     let typed = ctx
         .sql(
             "SELECT CAST(plan_id AS VARCHAR) AS plan_id, CAST(creator_id AS VARCHAR) AS creator_id, \
@@ -143,7 +164,11 @@ fn summarize(current: &[Commission], proposed: &[Commission]) -> Result<RecordBa
     let mut by: BTreeMap<(String, String), [i128; 4]> = BTreeMap::new();
     for (i, set) in [current, proposed].into_iter().enumerate() {
         for c in set.iter().filter(|c| c.commissionable) {
-            let cur = c.plan.as_ref().map(|p| p.currency.clone()).unwrap_or_default();
+            let cur = c
+                .plan
+                .as_ref()
+                .map(|p| p.currency.clone())
+                .unwrap_or_default();
             let e = by.entry((c.creator_id.clone(), cur)).or_insert([0; 4]);
             e[i * 2] += 1;
             e[i * 2 + 1] += c.amount;
@@ -166,11 +191,39 @@ fn summarize(current: &[Commission], proposed: &[Commission]) -> Result<RecordBa
             .with_precision_and_scale(18, 2)?,
     );
     Ok(RecordBatch::try_from_iter(vec![
-        ("creator_id", Arc::new(keys.iter().map(|k| Some(k.0.as_str())).collect::<StringArray>()) as ArrayRef),
-        ("currency", Arc::new(keys.iter().map(|k| Some(k.1.as_str())).collect::<StringArray>())),
-        ("current_orders", Arc::new(vals.iter().map(|v| Some(v[0] as i64)).collect::<Int64Array>())),
+        (
+            "creator_id",
+            Arc::new(
+                keys.iter()
+                    .map(|k| Some(k.0.as_str()))
+                    .collect::<StringArray>(),
+            ) as ArrayRef,
+        ),
+        (
+            "currency",
+            Arc::new(
+                keys.iter()
+                    .map(|k| Some(k.1.as_str()))
+                    .collect::<StringArray>(),
+            ),
+        ),
+        (
+            "current_orders",
+            Arc::new(
+                vals.iter()
+                    .map(|v| Some(v[0] as i64))
+                    .collect::<Int64Array>(),
+            ),
+        ),
         ("current_commission", money(1)?),
-        ("proposed_orders", Arc::new(vals.iter().map(|v| Some(v[2] as i64)).collect::<Int64Array>())),
+        (
+            "proposed_orders",
+            Arc::new(
+                vals.iter()
+                    .map(|v| Some(v[2] as i64))
+                    .collect::<Int64Array>(),
+            ),
+        ),
         ("proposed_commission", money(3)?),
         ("difference", diff),
     ])?)

@@ -8,7 +8,9 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
 
-use super::arrow_io::{lines_batch, lines_schema, payouts_batch, payouts_schema, read_lines, read_payouts};
+use super::arrow_io::{
+    lines_batch, lines_schema, payouts_batch, payouts_schema, read_lines, read_payouts,
+};
 use super::book::Decided;
 use super::ledger::Ledger;
 use crate::error::{Error, Result};
@@ -77,9 +79,9 @@ pub fn decided(ledger: &Ledger, date: NaiveDate) -> Result<Vec<Decided>> {
         };
         let p = from_json(std::slice::from_ref(&e.payout), payouts_schema())
             .map_err(|err| bad("payout", err))?;
-        let mut payout = read_payouts(&[p], "payout ledger")?
-            .pop()
-            .ok_or_else(|| Error::InvalidInput(format!("payout ledger entry {} has no payout", e.seq)))?;
+        let mut payout = read_payouts(&[p], "payout ledger")?.pop().ok_or_else(|| {
+            Error::InvalidInput(format!("payout ledger entry {} has no payout", e.seq))
+        })?;
         payout.status = e.decision.status().into();
         payout.decided_by = Some(e.by.clone());
         payout.decided_at = Some(e.at.timestamp_micros());

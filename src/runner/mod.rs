@@ -540,8 +540,14 @@ impl Invocation<'_> {
                 check_rolling(ctx, table, date, *days).await?;
             }
             if !step.scratch {
-                register_history(ctx, self.results, table, date, step.rolling_days.get(table).copied())
-                    .await?;
+                register_history(
+                    ctx,
+                    self.results,
+                    table,
+                    date,
+                    step.rolling_days.get(table).copied(),
+                )
+                .await?;
             }
             outputs.push((table.clone(), path, rows_out));
         }
@@ -625,7 +631,10 @@ fn register_decisions(
     date: NaiveDate,
 ) -> Result<()> {
     let (payouts, lines) = crate::payouts::snapshot::decided_tables(ledger, date)?;
-    for (name, batch) in [("payout_decisions", payouts), ("payout_decided_lines", lines)] {
+    for (name, batch) in [
+        ("payout_decisions", payouts),
+        ("payout_decided_lines", lines),
+    ] {
         ctx.deregister_table(name)?;
         ctx.register_table(
             name,
@@ -908,7 +917,12 @@ async fn dry_run(ctx: &SessionContext, opts: &RunOptions, summary: &mut RunSumma
                 .iter()
                 .any(|t| sqls.iter().any(|sql| mentions(sql, t)))
             {
-                // It reads a built-in's output: planned for real at run time.
+                // It reads a built-in's output: planned for real at run time,
+                // and so are the steps that read its own outputs.
+                for t in &step.outputs {
+                    unplanned.insert(t.clone());
+                    unplanned.insert(format!("{t}_history"));
+                }
                 steps.push(StepOutcome::planned(step));
                 continue;
             }

@@ -85,8 +85,14 @@ fn write_case(input: &Path) {
         &input.join("creators/part-0.parquet"),
         vec![
             ("creator_id", s(&[Some("c1"), Some("c2"), Some("c3")])),
-            ("display_name", s(&[Some("One"), Some("Two"), Some("Three")])),
-            ("status", s(&[Some("active"), Some("active"), Some("active")])),
+            (
+                "display_name",
+                s(&[Some("One"), Some("Two"), Some("Three")]),
+            ),
+            (
+                "status",
+                s(&[Some("active"), Some("active"), Some("active")]),
+            ),
         ],
     );
     write_parquet(
@@ -117,7 +123,10 @@ fn write_case(input: &Path) {
             ("creator_id", s(&[Some("c1"), Some("c1"), Some("c3")])),
             ("campaign_id", s(&[Some("cmp1"), None, None])),
             ("content_id", s(&[Some("p1"), None, None])),
-            ("destination_url", s(&[Some("https://x"), Some("https://x"), Some("https://x")])),
+            (
+                "destination_url",
+                s(&[Some("https://x"), Some("https://x"), Some("https://x")]),
+            ),
         ],
     );
     write_parquet(
@@ -135,7 +144,10 @@ fn write_case(input: &Path) {
             ("session_id", s(&[Some("s1"), Some("s6a"), Some("s6b")])),
             ("anonymous_id", s(&[Some("a1"), Some("a6"), Some("a6")])),
             ("started_at", ts(&[T0 - HOUR, T0 + DAY, T0 + DAY + HOUR])),
-            ("channel", s(&[Some("affiliate"), Some("affiliate"), Some("affiliate")])),
+            (
+                "channel",
+                s(&[Some("affiliate"), Some("affiliate"), Some("affiliate")]),
+            ),
             ("click_id", s(&[Some("k1"), Some("k6a"), Some("k6b")])),
         ],
     );
@@ -152,24 +164,59 @@ fn write_case(input: &Path) {
         vec![
             (
                 "order_id",
-                s(&[Some("o1"), Some("o2"), Some("o3"), Some("o4"), Some("o5"), Some("o6")]),
+                s(&[
+                    Some("o1"),
+                    Some("o2"),
+                    Some("o3"),
+                    Some("o4"),
+                    Some("o5"),
+                    Some("o6"),
+                ]),
             ),
             (
                 "ordered_at",
-                ts(&[T0, T0 + 11 * DAY, o3_at, T0 + 2 * DAY, T0 + HOUR, T0 + DAY + 2 * HOUR]),
+                ts(&[
+                    T0,
+                    T0 + 11 * DAY,
+                    o3_at,
+                    T0 + 2 * DAY,
+                    T0 + HOUR,
+                    T0 + DAY + 2 * HOUR,
+                ]),
             ),
             (
                 "anonymous_id",
-                s(&[Some("a1"), Some("a2"), Some("a3"), Some("a4"), Some("a5"), Some("a6")]),
+                s(&[
+                    Some("a1"),
+                    Some("a2"),
+                    Some("a3"),
+                    Some("a4"),
+                    Some("a5"),
+                    Some("a6"),
+                ]),
             ),
             ("revenue", money(&[10000, 20000, 100000, 25000, 4000, 8000])),
             (
                 "currency",
-                s(&[Some("USD"), Some("USD"), Some("USD"), Some("EUR"), Some("USD"), Some("USD")]),
+                s(&[
+                    Some("USD"),
+                    Some("USD"),
+                    Some("USD"),
+                    Some("EUR"),
+                    Some("USD"),
+                    Some("USD"),
+                ]),
             ),
             (
                 "discount_codes",
-                str_lists(&[&["one10"], &["ONE10"], &["TWO10"], &["two10"], &["TWO10"], &[]]),
+                str_lists(&[
+                    &["one10"],
+                    &["ONE10"],
+                    &["TWO10"],
+                    &["two10"],
+                    &["TWO10"],
+                    &[],
+                ]),
             ),
             (
                 "is_new_customer",
@@ -199,7 +246,10 @@ fn write_case(input: &Path) {
     write_parquet(
         &input.join("fx_rates/part-0.parquet"),
         vec![
-            ("date", Arc::new(arrow::array::Date32Array::from(dates.clone())) as ArrayRef),
+            (
+                "date",
+                Arc::new(arrow::array::Date32Array::from(dates.clone())) as ArrayRef,
+            ),
             ("currency", s(&vec![Some("EUR"); dates.len()])),
             ("rate_to_base", dec(&rates, 18, 8)),
         ],
@@ -233,30 +283,51 @@ fn write_plans(path: &Path, proposed: bool) {
     write_parquet(
         path,
         vec![
-            ("plan_id", s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")])),
-            ("creator_id", s(&[Some("c1"), Some("c1"), Some("c2"), Some("c3")])),
-            ("campaign_id", s(&[None, Some("cmp1"), None, None])),
             (
-                "valid_from",
-                ts(&[day(-300), day(0), day(1), day(-300)]),
+                "plan_id",
+                s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")]),
             ),
+            (
+                "creator_id",
+                s(&[Some("c1"), Some("c1"), Some("c2"), Some("c3")]),
+            ),
+            ("campaign_id", s(&[None, Some("cmp1"), None, None])),
+            ("valid_from", ts(&[day(-300), day(0), day(1), day(-300)])),
             ("valid_to", opt_ts(&[None, Some(day(10) - 1), None, None])),
             (
                 "rate_percent",
-                dec(&[Some(100_000), Some(150_000), Some(100_000), Some(100_000)], 9, 4),
+                dec(
+                    &[Some(100_000), Some(150_000), Some(100_000), Some(100_000)],
+                    9,
+                    4,
+                ),
             ),
             ("flat_per_order", dec(&[None, Some(200), None, None], 18, 2)),
-            ("new_customer_rate_percent", dec(&[Some(new_rate), None, None, None], 9, 4)),
+            (
+                "new_customer_rate_percent",
+                dec(&[Some(new_rate), None, None, None], 9, 4),
+            ),
             (
                 "tiers",
                 tiers(&[None, None, Some(&[(0, 100_000), (100_000, 120_000)]), None]),
             ),
-            ("lock_days", Arc::new(Int32Array::from(vec![14, 14, 7, 14])) as ArrayRef),
+            (
+                "lock_days",
+                Arc::new(Int32Array::from(vec![14, 14, 7, 14])) as ArrayRef,
+            ),
             (
                 "credit_basis",
-                s(&[Some("code_or_link"), Some("code_or_link"), Some("code"), Some("model")]),
+                s(&[
+                    Some("code_or_link"),
+                    Some("code_or_link"),
+                    Some("code"),
+                    Some("model"),
+                ]),
             ),
-            ("currency", s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")])),
+            (
+                "currency",
+                s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")]),
+            ),
         ],
     );
 }
@@ -306,7 +377,11 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     write_case(&input);
     // Every order date, so later runs find their journeys and credit.
-    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+    run_nightly(
+        &input,
+        &output,
+        &["--from", "2026-10-01", "--to", "2026-10-03"],
+    );
 
     // 10-03: o3 (lock 10-09) and o4 (lock 10-10) are locked; o4 partly refunded only on 10-05.
     let l = lines(&input, &output, "2026-10-03");
@@ -318,20 +393,62 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     // line_id, kind, plan, via, base, rate, gross, reversal, amount, currency, status, payout
     assert_eq!(
         line(&l, "o1/c1")[1..12],
-        ["commission", "P2", "code+link", "100.00", "15.0000", "17.00", "0.00", "17.00", "USD", "pending_approval", "c1-USD-2026-10"]
+        [
+            "commission",
+            "P2",
+            "code+link",
+            "100.00",
+            "15.0000",
+            "17.00",
+            "0.00",
+            "17.00",
+            "USD",
+            "pending_approval",
+            "c1-USD-2026-10"
+        ]
     );
     assert_eq!(
         line(&l, "o2/c1")[2..11],
-        ["P1", "code", "200.00", "20.0000", "40.00", "0.00", "40.00", "USD", "pending_approval"]
+        [
+            "P1",
+            "code",
+            "200.00",
+            "20.0000",
+            "40.00",
+            "0.00",
+            "40.00",
+            "USD",
+            "pending_approval"
+        ]
     );
     assert_eq!(
         line(&l, "o3/c2")[2..11],
-        ["P3", "code", "800.00", "12.0000", "96.00", "0.00", "96.00", "EUR", "pending_approval"],
+        [
+            "P3",
+            "code",
+            "800.00",
+            "12.0000",
+            "96.00",
+            "0.00",
+            "96.00",
+            "EUR",
+            "pending_approval"
+        ],
         "10-02's rate (1.25) and the 12 % tier at exactly 1,000.00 of net revenue"
     );
     assert_eq!(
         line(&l, "o4/c2")[2..11],
-        ["P3", "code", "250.00", "12.0000", "30.00", "6.00", "24.00", "EUR", "pending_approval"]
+        [
+            "P3",
+            "code",
+            "250.00",
+            "12.0000",
+            "30.00",
+            "6.00",
+            "24.00",
+            "EUR",
+            "pending_approval"
+        ]
     );
     assert_eq!(line(&l, "o5/c2")[10], "not_commissionable");
     assert_eq!(line(&l, "o6/c1")[10], "not_commissionable");
@@ -342,17 +459,32 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
         "SELECT sum(CASE WHEN creator_id = 'c3' THEN revenue_credit END) AS c3, sum(revenue_credit) AS v \
          FROM touch_credit WHERE order_id = 'o6' AND model = 'markov_o1'",
     );
-    let v: Vec<f64> = credit.lines().nth(1).unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+    let v: Vec<f64> = credit
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
     let o6 = line(&l, "o6/c3");
     assert_eq!(o6[3], "model");
     let base: f64 = o6[4].parse().unwrap();
-    assert!((base - 80.0 * v[0] / v[1]).abs() <= 0.005, "{base} vs {v:?}");
+    assert!(
+        (base - 80.0 * v[0] / v[1]).abs() <= 0.005,
+        "{base} vs {v:?}"
+    );
     let amount: f64 = o6[8].parse().unwrap();
     assert!((amount - (base * 0.10 * 100.0).round() / 100.0).abs() <= 0.011);
 
     let p = payouts(&input, &output, "2026-10-31");
-    assert!(p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval,"), "{p}");
-    assert!(p.contains("c2-EUR-2026-10,2026-10,EUR,126.00,6.00,0.00,0.00,120.00,2,pending_approval,"), "{p}");
+    assert!(
+        p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval,"),
+        "{p}"
+    );
+    assert!(
+        p.contains("c2-EUR-2026-10,2026-10,EUR,126.00,6.00,0.00,0.00,120.00,2,pending_approval,"),
+        "{p}"
+    );
 
     // ROI for c1 in October: the EUR fee at 10-02's rate (125.00), free
     // product, and the commissions (57.00); revenue from the default model.
@@ -372,7 +504,11 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     // o1 (100.00) and o2 (200.00) are c1's alone; o6 is shared with c3.
     let c1: f64 = c1.lines().nth(1).unwrap().parse().unwrap();
     assert!(c1 > 300.0 && c1 < 380.0, "{c1}");
-    assert_eq!(r[4].parse::<f64>().unwrap(), c1, "nothing refunded by 10-31");
+    assert_eq!(
+        r[4].parse::<f64>().unwrap(),
+        c1,
+        "nothing refunded by 10-31"
+    );
     let roas: f64 = r[6].parse().unwrap();
     let combined: f64 = r[5].parse().unwrap();
     assert!((roas - combined / 212.0).abs() < 1e-12);
@@ -382,7 +518,11 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
         "SELECT campaign_id, creator_fee, commission FROM creator_roi \
          WHERE dt = DATE '2026-10-31' AND period = 'campaign' AND creator_id = 'c1'",
     );
-    assert_eq!(campaign.lines().nth(1), Some("cmp1,125.00,17.00"), "the campaign's fee and its plan's commission");
+    assert_eq!(
+        campaign.lines().nth(1),
+        Some("cmp1,125.00,17.00"),
+        "the campaign's fee and its plan's commission"
+    );
 
     // Nothing leaves without approval.
     let out = cli(&output, &["export", "--approved"]);
@@ -391,8 +531,23 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     assert_eq!(out.status.code(), Some(77));
 
     // Approve c1, re-run the same date: the payout is the same, and approved.
-    let ok = cli(&output, &["approve", "c1-USD-2026-10", "--by", "ana", "--note", "checked"]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = cli(
+        &output,
+        &[
+            "approve",
+            "c1-USD-2026-10",
+            "--by",
+            "ana",
+            "--note",
+            "checked",
+        ],
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let twice = cli(&output, &["approve", "c1-USD-2026-10", "--by", "bob"]);
     assert_eq!(twice.status.code(), Some(77), "approving twice is refused");
     let before = payouts(&input, &output, "2026-10-31");
@@ -405,29 +560,58 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
             "c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,approved,ana"
         )
     );
-    let out = cli(&output, &["export", "--approved", "--payout", "c2-EUR-2026-10"]);
+    let out = cli(
+        &output,
+        &["export", "--approved", "--payout", "c2-EUR-2026-10"],
+    );
     assert_eq!(out.status.code(), Some(77), "c2's payout is not approved");
     let csv = String::from_utf8(cli(&output, &["export", "--approved"]).stdout).unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.lines().nth(1).unwrap().starts_with("c1-USD-2026-10,c1,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,yes,ana,"));
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("c1-USD-2026-10,c1,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,yes,ana,")
+    );
 
     // o2 is refunded in full on 11-03, after its payout was approved: the
     // approved payout stays, and November's takes the 40.00 back.
     run_nightly(&input, &output, &["--date", "2026-11-30"]);
     let p = payouts(&input, &output, "2026-11-30");
-    assert!(p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,approved,ana"), "{p}");
-    assert!(p.contains("c1-USD-2026-11,2026-11,USD,0.00,0.00,40.00,0.00,-40.00,1,pending_approval,"), "{p}");
+    assert!(
+        p.contains("c1-USD-2026-10,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,approved,ana"),
+        "{p}"
+    );
+    assert!(
+        p.contains("c1-USD-2026-11,2026-11,USD,0.00,0.00,40.00,0.00,-40.00,1,pending_approval,"),
+        "{p}"
+    );
     let l = lines(&input, &output, "2026-11-30");
     assert_eq!(
         line(&l, "o2/c1~1")[1..12],
-        ["clawback", "P1", "code", "200.00", "20.0000", "0.00", "0.00", "-40.00", "USD", "pending_approval", "c1-USD-2026-11"]
+        [
+            "clawback",
+            "P1",
+            "code",
+            "200.00",
+            "20.0000",
+            "0.00",
+            "0.00",
+            "-40.00",
+            "USD",
+            "pending_approval",
+            "c1-USD-2026-11"
+        ]
     );
     // The negative November payout, once approved, carries to December.
     let ok = cli(&output, &["approve", "c1-USD-2026-11", "--by", "ana"]);
     assert_eq!(ok.status.code(), Some(0));
     run_nightly(&input, &output, &["--date", "2026-12-31"]);
     let p = payouts(&input, &output, "2026-12-31");
-    assert!(p.contains("c1-USD-2026-12,2026-12,USD,0.00,0.00,0.00,-40.00,-40.00,1,pending_approval,"), "{p}");
+    assert!(
+        p.contains("c1-USD-2026-12,2026-12,USD,0.00,0.00,0.00,-40.00,-40.00,1,pending_approval,"),
+        "{p}"
+    );
 
     // The ledger verifies; an edit anywhere is detected, and runs stop.
     let v = cli(&output, &["verify"]);
@@ -439,8 +623,15 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     let v = cli(&output, &["verify"]);
     assert_eq!(v.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&v.stderr).contains("entry 1"));
-    let run = halo(&nightly_args(&input, &output, &["--date", "2026-12-31"]), &[]);
-    assert_eq!(run.status.code(), Some(65), "no payout is computed from an edited ledger");
+    let run = halo(
+        &nightly_args(&input, &output, &["--date", "2026-12-31"]),
+        &[],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(65),
+        "no payout is computed from an edited ledger"
+    );
 }
 
 #[test]
@@ -448,20 +639,40 @@ fn a_simulation_shows_current_and_proposed_commissions() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     write_case(&input);
-    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+    run_nightly(
+        &input,
+        &output,
+        &["--from", "2026-10-01", "--to", "2026-10-03"],
+    );
     run_nightly(&input, &output, &["--date", "2026-10-12"]);
     let plans = dir.path().join("proposed.parquet");
     write_plans(&plans, true);
     let out = halo_ok(&[
-        "payouts", "simulate", "--plans", plans.to_str().unwrap(), "--from", "2026-10-01", "--to", "2026-10-31",
-        "--job", crate::common::nightly(), "--format", "csv",
-        "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+        "payouts",
+        "simulate",
+        "--plans",
+        plans.to_str().unwrap(),
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-10-31",
+        "--job",
+        crate::common::nightly(),
+        "--format",
+        "csv",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
     ]);
     // c1: o1 stays on the campaign plan (17.00); o2, a new customer, earns
     // 25 % instead of 20 % (50.00 instead of 40.00). Refunds count up to --to
     // (10-31), so o2's refund of 11-03 does not.
     let rows: Vec<&str> = out.lines().collect();
-    assert_eq!(rows[0], "creator_id,currency,current_orders,current_commission,proposed_orders,proposed_commission,difference");
+    assert_eq!(
+        rows[0],
+        "creator_id,currency,current_orders,current_commission,proposed_orders,proposed_commission,difference"
+    );
     assert!(rows.contains(&"c1,USD,2,57.00,2,67.00,10.00"), "{out}");
     assert!(rows.contains(&"c2,EUR,2,120.00,2,120.00,0.00"), "{out}");
 }
@@ -472,8 +683,14 @@ fn a_cost_without_its_days_rate_stops_the_run_naming_currency_and_date() {
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     write_case(&input);
     write_costs(&input, "GBP");
-    let out = halo(&nightly_args(&input, &output, &["--date", "2026-10-02"]), &[]);
+    let out = halo(
+        &nightly_args(&input, &output, &["--date", "2026-10-02"]),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(65));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("GBP") && text.contains("2026-10-02") && text.contains("fx_rates_costs"), "{text}");
+    assert!(
+        text.contains("GBP") && text.contains("2026-10-02") && text.contains("fx_rates_costs"),
+        "{text}"
+    );
 }

@@ -32,7 +32,11 @@ fn div_half_even(num: i128, den: i128) -> i128 {
     let r = num % den;
     let twice = 2 * r.abs();
     let up = twice > den.abs() || (twice == den.abs() && q % 2 != 0);
-    if up { q + num.signum() * den.signum() } else { q }
+    if up {
+        q + num.signum() * den.signum()
+    } else {
+        q
+    }
 }
 
 fn csv_rows(csv: &str) -> Vec<Vec<String>> {
@@ -47,9 +51,15 @@ async fn roi_totals_reconcile_with_their_sources() {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     tiny(&input, 7).await;
-    run_nightly(&input, &output, &["--from", "2026-10-22", "--to", "2026-10-31"]);
+    run_nightly(
+        &input,
+        &output,
+        &["--from", "2026-10-22", "--to", "2026-10-31"],
+    );
     let last = "DATE '2026-10-31'";
-    let to_date = format!("FROM creator_roi WHERE dt = {last} AND period = 'to_date' AND campaign_id IS NULL");
+    let to_date = format!(
+        "FROM creator_roi WHERE dt = {last} AND period = 'to_date' AND campaign_id IS NULL"
+    );
 
     // Costs: every row converted at its day's rate, rounded once per row.
     let rows = csv_rows(&sql_csv(
@@ -79,7 +89,15 @@ async fn roi_totals_reconcile_with_their_sources() {
              sum(platform_spend), sum(platform_fee), sum(other_cost) {to_date}"
         ),
     ));
-    let kinds = ["creator_fee", "free_product", "shipping", "production", "platform_spend", "platform_fee", "other"];
+    let kinds = [
+        "creator_fee",
+        "free_product",
+        "shipping",
+        "production",
+        "platform_spend",
+        "platform_fee",
+        "other",
+    ];
     for (i, k) in kinds.iter().enumerate() {
         assert_eq!(
             cents(&got[0][i]),
@@ -98,7 +116,11 @@ async fn roi_totals_reconcile_with_their_sources() {
         ),
     ));
     assert_eq!(lines[0][1], "1", "one plan currency in the tiny data");
-    let roi_commission = csv_rows(&sql_csv(&input, &output, &format!("SELECT sum(commission) {to_date}")));
+    let roi_commission = csv_rows(&sql_csv(
+        &input,
+        &output,
+        &format!("SELECT sum(commission) {to_date}"),
+    ));
     assert_eq!(cents(&roi_commission[0][0]), cents(&lines[0][0]));
     assert!(cents(&lines[0][0]) > 0, "commissions were computed");
 
@@ -120,7 +142,11 @@ async fn roi_totals_reconcile_with_their_sources() {
     let mut want: BTreeMap<String, i128> = BTreeMap::new();
     for r in &credit {
         let (rc, rev, refd) = (cents(&r[1]), cents(&r[2]), cents(&r[3]));
-        let net = if rev > 0 { div_half_even(rc * (rev - refd), rev) } else { rc };
+        let net = if rev > 0 {
+            div_half_even(rc * (rev - refd), rev)
+        } else {
+            rc
+        };
         *want.entry(r[0].clone()).or_default() += net;
     }
     let got: BTreeMap<String, i128> = csv_rows(&sql_csv(
@@ -135,8 +161,16 @@ async fn roi_totals_reconcile_with_their_sources() {
     .map(|r| (r[0].clone(), cents(&r[1])))
     .collect();
     assert_eq!(got, want, "attributed revenue by model");
-    let default = csv_rows(&sql_csv(&input, &output, &format!("SELECT sum(attributed_revenue) {to_date}")));
-    assert_eq!(cents(&default[0][0]), want["markov_o1"], "the default model is markov_o1");
+    let default = csv_rows(&sql_csv(
+        &input,
+        &output,
+        &format!("SELECT sum(attributed_revenue) {to_date}"),
+    ));
+    assert_eq!(
+        cents(&default[0][0]),
+        want["markov_o1"],
+        "the default model is markov_o1"
+    );
 
     // performance_by: every dimension splits the same facts; ranks are 1..n.
     let perf = csv_rows(&sql_csv(
@@ -151,9 +185,18 @@ async fn roi_totals_reconcile_with_their_sources() {
     for p in &perf {
         assert_eq!(p[1], perf[0][1], "total cost by {}", p[0]);
         assert_eq!(p[2], perf[0][2], "combined revenue by {}", p[0]);
-        assert_eq!((p[4].as_str(), &p[5], &p[6]), ("1", &p[3], &p[3]), "ranks of {}", p[0]);
+        assert_eq!(
+            (p[4].as_str(), &p[5], &p[6]),
+            ("1", &p[3], &p[3]),
+            "ranks of {}",
+            p[0]
+        );
     }
-    let creator_total = csv_rows(&sql_csv(&input, &output, &format!("SELECT sum(total_cost) {to_date}")));
+    let creator_total = csv_rows(&sql_csv(
+        &input,
+        &output,
+        &format!("SELECT sum(total_cost) {to_date}"),
+    ));
     assert_eq!(cents(&perf[0][1]), cents(&creator_total[0][0]));
     // The shrunk ROAS lies between the key's own and the pooled one, and the rank follows it.
     let ranked = csv_rows(&sql_csv(
@@ -173,8 +216,16 @@ async fn roi_totals_reconcile_with_their_sources() {
 
     // The finance export: one row per creator, stable columns, exact decimals.
     let csv = halo_ok(&[
-        "export", "creator_roi", "--period", "2026-10", "--format", "csv",
-        "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+        "export",
+        "creator_roi",
+        "--period",
+        "2026-10",
+        "--format",
+        "csv",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
     ]);
     let header = csv.lines().next().unwrap();
     assert_eq!(header, halo::roi::EXPORT_COLUMNS.join(","));
@@ -182,14 +233,32 @@ async fn roi_totals_reconcile_with_their_sources() {
     let creators: std::collections::BTreeSet<&str> = body.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(creators.len(), body.len(), "one row per creator");
     let total_cost = header.split(',').position(|c| c == "total_cost").unwrap();
-    assert!(body.iter().all(|r| r[total_cost].split('.').nth(1).is_some_and(|d| d.len() == 2)));
+    assert!(body.iter().all(|r| {
+        r[total_cost]
+            .split('.')
+            .nth(1)
+            .is_some_and(|d| d.len() == 2)
+    }));
     let parquet = dir.path().join("roi.parquet");
     halo_ok(&[
-        "export", "creator_roi", "--period", "2026-10", "--format", "parquet", "--to", parquet.to_str().unwrap(),
-        "--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(),
+        "export",
+        "creator_roi",
+        "--period",
+        "2026-10",
+        "--format",
+        "parquet",
+        "--to",
+        parquet.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
     ]);
     let f = std::fs::File::open(&parquet).unwrap();
     let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
     let field = r.schema().field_with_name("total_cost").unwrap().clone();
-    assert_eq!(field.data_type(), &arrow::datatypes::DataType::Decimal128(18, 2));
+    assert_eq!(
+        field.data_type(),
+        &arrow::datatypes::DataType::Decimal128(18, 2)
+    );
 }
