@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::rules::{Commission, month_of};
 use crate::money::units_to_string;
@@ -367,11 +367,4 @@ pub fn book(
     payouts.sort_by(|a, b| a.payout_id.cmp(&b.payout_id));
     lines.sort_by(|a, b| a.line_id.cmp(&b.line_id));
     (lines, payouts)
-}
-
-/// The first day of the month a period names.
-pub fn period_start(p: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(&format!("{p}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|d| d.day() == 1)
 }

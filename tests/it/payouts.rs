@@ -22,8 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Decimal128Array, Int32Array, ListArray, StringArray, StructArray,
-    TimestampMicrosecondArray,
+    ArrayRef, Decimal128Array, Int32Array, ListArray, StructArray, TimestampMicrosecondArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
@@ -255,7 +254,7 @@ fn write_case(input: &Path) {
         ],
     );
     write_plans(&input.join("commission_plans/part-0.parquet"), false);
-    write_costs(&input, "EUR");
+    write_costs(input, "EUR");
 }
 
 /// c1's costs: a 100.00 fee in `fee_currency` on 10-02 and 30.00 USD of free product.

@@ -347,7 +347,10 @@ async fn optional_tables_missing_skip_the_steps_that_need_them() {
     let input = dir.path().join("in");
     tiny(&input, 15).await;
     std::fs::remove_dir_all(input.join("clicks")).unwrap();
-    let s = run_nightly(&input, &dir.path().join("out"), &["--date", DATE]);
+    std::fs::remove_dir_all(input.join("commission_plans")).unwrap();
+    std::fs::remove_dir_all(input.join("costs")).unwrap();
+    let out = dir.path().join("out");
+    let s = run_nightly(&input, &out, &["--date", DATE]);
     assert_eq!(s["status"], "success");
     let steps = s["dates"][0]["steps"].as_array().unwrap();
     let skipped: Vec<_> = steps
@@ -361,6 +364,17 @@ async fn optional_tables_missing_skip_the_steps_that_need_them() {
     // Attribution needs no optional table: without clicks it still runs.
     let attribution = steps.iter().find(|x| x["step"] == "attribution").unwrap();
     assert_eq!(attribution["status"], "ok");
+    // Without plans or costs, payouts say why nothing is paid and ROI still runs.
+    for step in ["payouts", "creator_roi", "performance_by"] {
+        let st = steps.iter().find(|x| x["step"] == step).unwrap();
+        assert_eq!(st["status"], "ok", "{step}");
+    }
+    let lines = sql_csv(
+        &input,
+        &out,
+        "SELECT DISTINCT status, reason LIKE 'no commission plan%' FROM payout_lines",
+    );
+    assert_eq!(lines.lines().skip(1).collect::<Vec<_>>(), ["not_commissionable,true"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
