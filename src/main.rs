@@ -315,16 +315,7 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
             if !approved {
                 return Err(Error::Refused("payouts are exported for payment only with --approved: nothing unapproved ever leaves halo".into()).into());
             }
-            let format: halo::query::Format = format.parse()?;
-            if !matches!(
-                format,
-                halo::query::Format::Csv | halo::query::Format::Parquet
-            ) {
-                return Err(Error::Usage("--format must be csv or parquet".into()).into());
-            }
-            if format == halo::query::Format::Parquet && to.is_none() {
-                return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
-            }
+            let format = export_format(&format, to.as_deref())?;
             let batch =
                 decide::export_approved(&storage, &output, period.as_deref(), payout.as_deref())
                     .await?;
@@ -356,6 +347,19 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
         }
     }
     Ok(0)
+}
+
+/// The format of a finance export: CSV, or Parquet written to a file.
+fn export_format(format: &str, to: Option<&str>) -> anyhow::Result<halo::query::Format> {
+    let format: halo::query::Format = format.parse()?;
+    match format {
+        halo::query::Format::Csv => Ok(format),
+        halo::query::Format::Parquet if to.is_some() => Ok(format),
+        halo::query::Format::Parquet => {
+            Err(Error::Usage("--format parquet needs --to FILE".into()).into())
+        }
+        _ => Err(Error::Usage("--format must be csv or parquet".into()).into()),
+    }
 }
 
 /// Parses a byte size: a number with an optional K, M or G suffix (powers of 1024).
@@ -557,16 +561,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             to,
             roots,
         } => {
-            let format: halo::query::Format = format.parse()?;
-            if !matches!(
-                format,
-                halo::query::Format::Csv | halo::query::Format::Parquet
-            ) {
-                return Err(Error::Usage("--format must be csv or parquet".into()).into());
-            }
-            if format == halo::query::Format::Parquet && to.is_none() {
-                return Err(Error::Usage("--format parquet needs --to FILE".into()).into());
-            }
+            let format = export_format(&format, to.as_deref())?;
             let input = parse_root(&roots.input)?;
             let output = parse_root(&roots.output)?;
             let batches = halo::roi::export(&storage, &input, &output, &table, &period).await?;

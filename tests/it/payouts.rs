@@ -370,23 +370,36 @@ fn cli(output: &Path, args: &[&str]) -> std::process::Output {
     halo(&a, &[])
 }
 
-#[test]
-fn commissions_and_payouts_follow_the_hand_computed_case() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+/// Writes the case under `dir` and runs every order date (10-01..10-03, then
+/// 10-12), so later runs find their journeys and credit; `after_oct_3` looks
+/// at the results in between.
+fn case_run_through_order_dates(
+    dir: &Path,
+    after_oct_3: impl FnOnce(&Path, &Path),
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (input, output) = (dir.join("in"), dir.join("out"));
     write_case(&input);
-    // Every order date, so later runs find their journeys and credit.
     run_nightly(
         &input,
         &output,
         &["--from", "2026-10-01", "--to", "2026-10-03"],
     );
-
-    // 10-03: o3 (lock 10-09) and o4 (lock 10-10) are locked; o4 partly refunded only on 10-05.
-    let l = lines(&input, &output, "2026-10-03");
-    assert_eq!(line(&l, "o3/c2")[10], "locked");
-    assert_eq!(line(&l, "o4/c2")[7], "0.00", "no refund yet on 10-03");
+    after_oct_3(&output, &input);
     run_nightly(&input, &output, &["--date", "2026-10-12"]);
+    (input, output)
+}
+
+#[test]
+fn commissions_and_payouts_follow_the_hand_computed_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = case_run_through_order_dates(dir.path(), |output, input| {
+        // Before the locks end: o3 (lock 10-09) and o4 (lock 10-10) are locked,
+        // and o4's partial refund (10-05) has not happened yet.
+        let l = lines(input, output, "2026-10-03");
+        assert_eq!(line(&l, "o3/c2")[10], "locked");
+        assert_eq!(line(&l, "o4/c2")[7], "0.00");
+    });
+
     run_nightly(&input, &output, &["--date", "2026-10-31"]);
     let l = lines(&input, &output, "2026-10-31");
     // line_id, kind, plan, via, base, rate, gross, reversal, amount, currency, status, payout
@@ -636,14 +649,7 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
 #[test]
 fn a_simulation_shows_current_and_proposed_commissions() {
     let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    write_case(&input);
-    run_nightly(
-        &input,
-        &output,
-        &["--from", "2026-10-01", "--to", "2026-10-03"],
-    );
-    run_nightly(&input, &output, &["--date", "2026-10-12"]);
+    let (input, output) = case_run_through_order_dates(dir.path(), |_, _| {});
     let plans = dir.path().join("proposed.parquet");
     write_plans(&plans, true);
     let out = halo_ok(&[

@@ -374,7 +374,10 @@ async fn optional_tables_missing_skip_the_steps_that_need_them() {
         &out,
         "SELECT DISTINCT status, reason LIKE 'no commission plan%' FROM payout_lines",
     );
-    assert_eq!(lines.lines().skip(1).collect::<Vec<_>>(), ["not_commissionable,true"]);
+    assert_eq!(
+        lines.lines().skip(1).collect::<Vec<_>>(),
+        ["not_commissionable,true"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
