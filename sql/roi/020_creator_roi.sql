@@ -35,7 +35,13 @@ attr AS (
            max(CASE WHEN model = ${attribution_default_model} THEN new_customers END) AS new_customers,
            max(CASE WHEN model = ${attribution_default_model} THEN revenue END) AS revenue,
            max(CASE WHEN model = ${attribution_default_model} THEN cogs END) AS cogs,
-           array_agg(named_struct('model', CAST(model AS VARCHAR), 'orders', orders, 'revenue', CAST(revenue AS DECIMAL(18, 2))) ORDER BY model) AS by_model
+           -- Maps built from lists of plain values: an aggregate of struct
+           -- values is accounted at the size of its whole input batch, which
+           -- exhausts the memory pool on large data.
+           map(array_agg(CAST(model AS VARCHAR) ORDER BY model),
+               array_agg(CAST(revenue AS DECIMAL(18, 2)) ORDER BY model)) AS revenue_by_model,
+           map(array_agg(CAST(model AS VARCHAR) ORDER BY model),
+               array_agg(orders ORDER BY model)) AS orders_by_model
     FROM by_model
     GROUP BY period, period_start, creator_id, campaign_key
 ),
@@ -79,7 +85,7 @@ joined AS (
            CAST(coalesce(a.revenue, 0) AS DECIMAL(18, 2)) AS attributed_revenue,
            CAST(coalesce(i.revenue, 0) AS DECIMAL(18, 2)) AS incremental_revenue,
            coalesce(i.revenue_var, 0) AS revenue_var,
-           a.by_model,
+           a.revenue_by_model, a.orders_by_model,
            CAST(coalesce(a.cogs, 0) AS DECIMAL(18, 2)) AS attributed_cogs,
            CAST(round_half_even(CAST(coalesce(i.revenue, 0) AS DECIMAL(38, 10)) * CAST(coalesce(r.ratio, 0) AS DECIMAL(38, 10)), 2) AS DECIMAL(18, 2)) AS incremental_cogs,
            coalesce(r.ratio, 0) AS cogs_ratio,
@@ -109,7 +115,8 @@ SELECT period, period_start, creator_id, campaign_id,
        attributed_orders + incremental_orders AS orders,
        attributed_orders, incremental_orders, new_customers,
        attributed_revenue, incremental_revenue, combined_revenue,
-       by_model AS attributed_by_model,
+       revenue_by_model AS attributed_revenue_by_model,
+       orders_by_model AS attributed_orders_by_model,
        CAST(round_half_even(CAST(CAST(incremental_revenue AS DOUBLE) - half_width AS DECIMAL(38, 4)), 2) AS DECIMAL(18, 2)) AS incremental_revenue_low,
        CAST(round_half_even(CAST(CAST(incremental_revenue AS DOUBLE) + half_width AS DECIMAL(38, 4)), 2) AS DECIMAL(18, 2)) AS incremental_revenue_high,
        CAST(round_half_even(CAST(CAST(combined_revenue AS DOUBLE) - half_width AS DECIMAL(38, 4)), 2) AS DECIMAL(18, 2)) AS combined_revenue_low,

@@ -153,8 +153,8 @@ async fn roi_totals_reconcile_with_their_sources() {
         &input,
         &output,
         &format!(
-            "SELECT m['model'], sum(m['revenue']) FROM (SELECT unnest(attributed_by_model) AS m {to_date}) \
-             GROUP BY m['model']"
+            "SELECT model, sum(revenue) FROM (SELECT unnest(map_keys(attributed_revenue_by_model)) AS model, \
+             unnest(map_values(attributed_revenue_by_model)) AS revenue {to_date}) GROUP BY model"
         ),
     ))
     .into_iter()

@@ -61,7 +61,8 @@ fn history_dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
         // CSV holds no lists (roi.rs checks the per-model credit).
         (
             "creator_roi",
-            "* EXCLUDE (attributed_by_model), cardinality(attributed_by_model) AS models",
+            "* EXCLUDE (attributed_revenue_by_model, attributed_orders_by_model), \
+             array_to_string(map_values(attributed_revenue_by_model), '|') AS by_model",
         ),
         ("performance_by", "*"),
     ] {
