@@ -8,7 +8,9 @@
 --   incremental dark-social lift (post_lift, extended window, order signals),
 --               with a standard error of its revenue;
 --   cost        cost rows at the rate of the day they were incurred, rounded
---               per row; commissions from payout_lines at the order day's rate.
+--               per row; free product shipped as zero-revenue code orders, at
+--               the order lines' unit cost; commissions from payout_lines at
+--               the order day's rate.
 WITH refunded AS (
     SELECT order_id, sum(amount) AS refunded
     FROM refunds WHERE refunded_at < ${day_end}
@@ -76,6 +78,19 @@ cost_rows AS (
     LEFT JOIN content ct ON ct.content_id = k.content_id
     WHERE k.incurred_on <= ${date}
 ),
+-- Free product shipped through the shop: an order of zero revenue placed
+-- with a creator's code, at its lines' unit cost (the cost rows of kind
+-- free_product cover product sent outside the shop).
+gifted AS (
+    SELECT g.local_date AS d, g.creator_id,
+           CAST(round_half_even(
+               c.cogs * (CASE WHEN g.currency = ${base_currency} THEN CAST(1 AS DECIMAL(18, 8)) ELSE x.rate_to_base END),
+               2) AS DECIMAL(18, 2)) AS cost
+    FROM creator_code_orders g
+    JOIN order_cogs c ON c.order_id = g.order_id
+    LEFT JOIN rates x ON x.currency = g.currency AND x."date" = g.local_date
+    WHERE g.revenue = 0 AND g.local_date <= ${date}
+),
 commission_rows AS (
     SELECT CAST(to_local_time(arrow_cast(l.ordered_at, ${local_ts_type})) AS DATE) AS d,
            l.creator_id, l.campaign_id, l.line_id, l.amount, l.currency
@@ -95,6 +110,10 @@ UNION ALL
 SELECT 'cost', d, creator_id, campaign_id, platform, format, NULL,
        NULL, NULL, cost, NULL, NULL, kind
 FROM cost_rows
+UNION ALL
+SELECT 'cost', d, creator_id, NULL, '(not post-specific)', '(not post-specific)', NULL,
+       NULL, NULL, cost, NULL, NULL, 'free_product'
+FROM gifted
 UNION ALL
 SELECT 'cost', c.d, c.creator_id, c.campaign_id, '(not post-specific)', '(not post-specific)', NULL,
        NULL, NULL,

@@ -17,6 +17,7 @@
 //! | o4 | 10-03 | 250.00 EUR, c2's code, 50.00 refunded 10-05 | month total under P3 = 800 + 200 = 1,000.00: the 12 % tier exactly; o3 96.00, o4 gross 30.00, reversal 6.00, net 24.00 |
 //! | o5 | 10-01 | 40.00 USD, c2's code | before P3 is valid: not commissionable |
 //! | o6 | 10-02 | 80.00 USD, clicks on c1's then c3's bio link | c3 via model credit (share from touch_credit) at 10 %; c1 not commissionable (its last click is c3's) |
+//! | o7 | 10-20 | 0.00 USD with c1's code: product sent through the shop, 2 × 12.50 at cost | a 0.00 commission (lock 11-03); 25.00 of free product in c1's ROI |
 
 use std::path::Path;
 use std::sync::Arc;
@@ -170,6 +171,7 @@ fn write_case(input: &Path) {
                     Some("o4"),
                     Some("o5"),
                     Some("o6"),
+                    Some("o7"),
                 ]),
             ),
             (
@@ -181,6 +183,7 @@ fn write_case(input: &Path) {
                     T0 + 2 * DAY,
                     T0 + HOUR,
                     T0 + DAY + 2 * HOUR,
+                    T0 + 19 * DAY,
                 ]),
             ),
             (
@@ -192,9 +195,13 @@ fn write_case(input: &Path) {
                     Some("a4"),
                     Some("a5"),
                     Some("a6"),
+                    Some("a7"),
                 ]),
             ),
-            ("revenue", money(&[10000, 20000, 100000, 25000, 4000, 8000])),
+            (
+                "revenue",
+                money(&[10000, 20000, 100000, 25000, 4000, 8000, 0]),
+            ),
             (
                 "currency",
                 s(&[
@@ -202,6 +209,7 @@ fn write_case(input: &Path) {
                     Some("USD"),
                     Some("USD"),
                     Some("EUR"),
+                    Some("USD"),
                     Some("USD"),
                     Some("USD"),
                 ]),
@@ -215,14 +223,27 @@ fn write_case(input: &Path) {
                     &["two10"],
                     &["TWO10"],
                     &[],
+                    &["ONE10"],
                 ]),
             ),
             (
                 "is_new_customer",
                 Arc::new(arrow::array::BooleanArray::from(vec![
-                    false, true, false, false, false, false,
+                    false, true, false, false, false, false, false,
                 ])) as ArrayRef,
             ),
+        ],
+    );
+    // o7 is free product shipped through the shop: 2 units at 12.50.
+    write_parquet(
+        &input.join("order_lines/part-0.parquet"),
+        vec![
+            ("order_id", s(&[Some("o7")])),
+            ("line_no", Arc::new(Int32Array::from(vec![1])) as ArrayRef),
+            ("sku", s(&[Some("S1")])),
+            ("quantity", Arc::new(Int32Array::from(vec![2])) as ArrayRef),
+            ("net_amount", money(&[0])),
+            ("unit_cost", money(&[1250])),
         ],
     );
     write_parquet(
@@ -463,6 +484,10 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
         ]
     );
     assert_eq!(line(&l, "o5/c2")[10], "not_commissionable");
+    assert_eq!(
+        line(&l, "o7/c1")[6..11],
+        ["0.00", "0.00", "0.00", "USD", "locked"]
+    );
     assert_eq!(line(&l, "o6/c1")[10], "not_commissionable");
     // c3 is paid on its model credit: base = 80.00 × credit / value.
     let credit = sql_csv(
@@ -499,7 +524,8 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     );
 
     // ROI for c1 in October: the EUR fee at 10-02's rate (125.00), free
-    // product, and the commissions (57.00); revenue from the default model.
+    // product (30.00 of cost rows + o7's 25.00), and the commissions (57.00);
+    // revenue from the default model.
     let roi = sql_csv(
         &input,
         &output,
@@ -507,7 +533,7 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
          FROM creator_roi WHERE dt = DATE '2026-10-31' AND period = 'month' AND creator_id = 'c1'",
     );
     let r: Vec<&str> = roi.lines().nth(1).unwrap().split(',').collect();
-    assert_eq!(r[..4], ["125.00", "30.00", "57.00", "212.00"], "{roi}");
+    assert_eq!(r[..4], ["125.00", "55.00", "57.00", "237.00"], "{roi}");
     let c1 = sql_csv(
         &input,
         &output,
@@ -523,7 +549,7 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     );
     let roas: f64 = r[6].parse().unwrap();
     let combined: f64 = r[5].parse().unwrap();
-    assert!((roas - combined / 212.0).abs() < 1e-12);
+    assert!((roas - combined / 237.0).abs() < 1e-12);
     let campaign = sql_csv(
         &input,
         &output,
@@ -595,7 +621,7 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
         "{p}"
     );
     assert!(
-        p.contains("c1-USD-2026-11,2026-11,USD,0.00,0.00,40.00,0.00,-40.00,1,pending_approval,"),
+        p.contains("c1-USD-2026-11,2026-11,USD,0.00,0.00,40.00,0.00,-40.00,2,pending_approval,"),
         "{p}"
     );
     let l = lines(&input, &output, "2026-11-30");
@@ -671,14 +697,14 @@ fn a_simulation_shows_current_and_proposed_commissions() {
         output.to_str().unwrap(),
     ]);
     // c1: o1 stays on the campaign plan (17.00); o2, a new customer, earns
-    // 25 % instead of 20 % (50.00 instead of 40.00). Refunds count up to --to
-    // (10-31), so o2's refund of 11-03 does not.
+    // 25 % instead of 20 % (50.00 instead of 40.00); o7 earns 0.00 under
+    // both. Refunds count up to --to (10-31), so o2's refund of 11-03 does not.
     let rows: Vec<&str> = out.lines().collect();
     assert_eq!(
         rows[0],
         "creator_id,currency,current_orders,current_commission,proposed_orders,proposed_commission,difference"
     );
-    assert!(rows.contains(&"c1,USD,2,57.00,2,67.00,10.00"), "{out}");
+    assert!(rows.contains(&"c1,USD,3,57.00,3,67.00,10.00"), "{out}");
     assert!(rows.contains(&"c2,EUR,2,120.00,2,120.00,0.00"), "{out}");
 }
 
