@@ -243,6 +243,13 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
         PayoutsCmd::List { status, format } => {
             let ledger = Ledger::load(&storage, &output).await?;
             let book = decide::load_book(&storage, &output, &ledger).await?;
+            if book.payouts.is_empty() {
+                eprintln!(
+                    "halo: no payouts as of {}: a month's payout appears once the month has ended \
+                     (payout_lines has the locked and eligible commissions)",
+                    book.as_of
+                );
+            }
             print(&[decide::payouts_table(&book, status.as_deref())?], &format)?;
         }
         PayoutsCmd::Show { payout_id, format } => {

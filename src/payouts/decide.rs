@@ -34,7 +34,7 @@ async fn results_session(storage: &Storage, output: &Url) -> Result<SessionConte
     let ctx = session(SessionOptions::default())?;
     let results = ResultStore::new(storage.clone(), output.clone())?;
     let names = results.register_all(&ctx).await?;
-    if !names.iter().any(|n| n == "payouts") {
+    if !names.iter().any(|n| n == "payouts") || !names.iter().any(|n| n == "payout_lines") {
         return Err(Error::MissingInput(format!(
             "no payouts table under {output}: run the nightly job with commission_plans first"
         )));
@@ -50,7 +50,13 @@ async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
 /// the ledger's decisions.
 pub async fn load_book(storage: &Storage, output: &Url, ledger: &Ledger) -> Result<Book> {
     let ctx = results_session(storage, output).await?;
-    let dt = collect(&ctx, "SELECT max(dt) AS dt FROM payouts").await?;
+    // A run whose months have not ended writes lines but no payout: the
+    // newest run date is then the one of payout_lines.
+    let dt = collect(
+        &ctx,
+        "SELECT max(dt) AS dt FROM (SELECT dt FROM payouts UNION ALL SELECT dt FROM payout_lines)",
+    )
+    .await?;
     let as_of = super::arrow_io::Cols {
         batch: &dt[0],
         input: "payouts",
@@ -59,7 +65,7 @@ pub async fn load_book(storage: &Storage, output: &Url, ledger: &Ledger) -> Resu
     .first()
     .copied()
     .flatten()
-    .ok_or_else(|| Error::MissingInput("the payouts table is empty".into()))?;
+    .ok_or_else(|| Error::MissingInput("the payouts tables are empty".into()))?;
     let p = collect(
         &ctx,
         &format!("SELECT * FROM payouts WHERE dt = DATE '{as_of}' ORDER BY payout_id"),
