@@ -87,11 +87,11 @@ pub struct Commission {
     pub last_refund_at: Option<i64>,
     /// Why it pays (or does not).
     pub reason: String,
-    /// Ok(()) when a plan pays.
+    /// Whether a plan pays (false: `reason` says why none does).
     pub commissionable: bool,
 }
 
-/// Errors a rule can raise: a missing exchange rate.
+/// The one error a rule can raise: an exchange rate missing for a day.
 #[allow(missing_docs)]
 #[derive(Debug)]
 pub struct MissingRate {
