@@ -152,6 +152,18 @@ enum Command {
     },
 }
 
+/// Who decides what on which payout.
+#[derive(Args)]
+struct DecisionArgs {
+    payout_id: String,
+    /// Who decides.
+    #[arg(long)]
+    by: String,
+    /// Why (required to reject).
+    #[arg(long)]
+    note: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum PayoutsCmd {
     /// List the newest payouts (decisions from the ledger applied).
@@ -171,23 +183,9 @@ enum PayoutsCmd {
         format: String,
     },
     /// Approve a pending payout (recorded in the ledger; final).
-    Approve {
-        payout_id: String,
-        /// Who approves.
-        #[arg(long)]
-        by: String,
-        #[arg(long)]
-        note: Option<String>,
-    },
+    Approve(DecisionArgs),
     /// Reject a pending payout (recorded in the ledger; final; needs --note).
-    Reject {
-        payout_id: String,
-        /// Who rejects.
-        #[arg(long)]
-        by: String,
-        #[arg(long)]
-        note: Option<String>,
-    },
+    Reject(DecisionArgs),
     /// Check the ledger's hash chain (exit 65 when it was edited).
     Verify,
     /// Export approved payouts for payment; refuses anything not approved.
@@ -259,46 +257,8 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
             print(&[p], &format)?;
             print(&[l], &format)?;
         }
-        PayoutsCmd::Approve {
-            payout_id,
-            by,
-            note,
-        } => {
-            let e = decide::decide(
-                &storage,
-                &output,
-                &payout_id,
-                Decision::Approve,
-                &by,
-                note,
-                now()?,
-            )
-            .await?;
-            println!(
-                "{}",
-                serde_json::json!({"payout_id": e.payout_id, "status": "approved", "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
-            );
-        }
-        PayoutsCmd::Reject {
-            payout_id,
-            by,
-            note,
-        } => {
-            let e = decide::decide(
-                &storage,
-                &output,
-                &payout_id,
-                Decision::Reject,
-                &by,
-                note,
-                now()?,
-            )
-            .await?;
-            println!(
-                "{}",
-                serde_json::json!({"payout_id": e.payout_id, "status": "rejected", "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
-            );
-        }
+        PayoutsCmd::Approve(a) => decide_cmd(&storage, &output, Decision::Approve, a).await?,
+        PayoutsCmd::Reject(a) => decide_cmd(&storage, &output, Decision::Reject, a).await?,
         PayoutsCmd::Verify => {
             let ledger = Ledger::read(&storage, &output).await?;
             ledger.verify()?;
@@ -327,10 +287,7 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
                 decide::export_approved(&storage, &output, period.as_deref(), payout.as_deref())
                     .await?;
             let bytes = halo::query::encode(&[batch], format)?;
-            match to {
-                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
-                None => std::io::stdout().write_all(&bytes)?,
-            }
+            emit(&storage, to.as_deref(), bytes).await?;
         }
         PayoutsCmd::Simulate {
             plans,
@@ -354,6 +311,39 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
         }
     }
     Ok(0)
+}
+
+/// Records a decision in the ledger and prints it as one JSON line.
+async fn decide_cmd(
+    storage: &Storage,
+    output: &url::Url,
+    decision: halo::payouts::ledger::Decision,
+    a: DecisionArgs,
+) -> anyhow::Result<()> {
+    let e = halo::payouts::decide::decide(
+        storage,
+        output,
+        &a.payout_id,
+        decision,
+        &a.by,
+        a.note,
+        now()?,
+    )
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({"payout_id": e.payout_id, "status": decision.status(), "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+    );
+    Ok(())
+}
+
+/// Writes a command's result to `to` (a path or URL), or to stdout.
+async fn emit(storage: &Storage, to: Option<&str>, bytes: Vec<u8>) -> anyhow::Result<()> {
+    match to {
+        Some(to) => halo::query::write_to(storage, to, bytes).await?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
 }
 
 /// The format of a finance export: CSV, or Parquet written to a file.
@@ -573,10 +563,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             let output = parse_root(&roots.output)?;
             let batches = halo::roi::export(&storage, &input, &output, &table, &period).await?;
             let bytes = halo::query::encode(&batches, format)?;
-            match to {
-                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
-                None => std::io::stdout().write_all(&bytes)?,
-            }
+            emit(&storage, to.as_deref(), bytes).await?;
             Ok(0)
         }
         Command::Sql {
@@ -593,10 +580,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             let output = parse_root(&roots.output)?;
             let batches = halo::query::query(&storage, &input, &output, &query).await?;
             let bytes = halo::query::encode(&batches, format)?;
-            match to {
-                Some(to) => halo::query::write_to(&storage, &to, bytes).await?,
-                None => std::io::stdout().write_all(&bytes)?,
-            }
+            emit(&storage, to.as_deref(), bytes).await?;
             Ok(0)
         }
     }

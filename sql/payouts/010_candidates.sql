@@ -37,12 +37,20 @@ link_hits AS (
     JOIN clicks c ON c.click_id = lc.click_id
     JOIN links l ON l.link_id = c.link_id
 ),
-credit AS (
-    SELECT t.order_id, t.creator_id, ct.campaign_id, sum(t.revenue_credit) AS credit
+-- The default model's credit, read once: per creator and campaign, and the
+-- order's value (its credit summed over every touch).
+model_touches AS (
+    SELECT t.order_id, t.creator_id, ct.campaign_id, t.revenue_credit,
+           sum(t.revenue_credit) OVER (PARTITION BY t.order_id) AS model_value
     FROM touch_credit_history t
     LEFT JOIN content ct ON ct.content_id = t.content_id
-    WHERE t.model = ${attribution_default_model} AND t.creator_id IS NOT NULL
-    GROUP BY t.order_id, t.creator_id, ct.campaign_id
+    WHERE t.model = ${attribution_default_model}
+),
+credit AS (
+    SELECT order_id, creator_id, campaign_id, sum(revenue_credit) AS credit
+    FROM model_touches
+    WHERE creator_id IS NOT NULL
+    GROUP BY order_id, creator_id, campaign_id
 ),
 model_hits AS (
     SELECT order_id, creator_id, sum(credit) AS model_credit,
@@ -52,10 +60,7 @@ model_hits AS (
     GROUP BY order_id, creator_id
 ),
 model_value AS (
-    SELECT order_id, sum(revenue_credit) AS model_value
-    FROM touch_credit_history
-    WHERE model = ${attribution_default_model}
-    GROUP BY order_id
+    SELECT DISTINCT order_id, model_value FROM model_touches
 ),
 pairs AS (
     SELECT order_id, creator_id,
@@ -75,12 +80,6 @@ pairs AS (
     )
     GROUP BY order_id, creator_id
 ),
-refunded AS (
-    SELECT order_id, sum(amount) AS refunded, max(refunded_at) AS last_refund_at
-    FROM refunds
-    WHERE refunded_at < ${day_end}
-    GROUP BY order_id
-),
 rates AS (
     SELECT currency, "date", rate_to_base FROM fx_rates WHERE currency <> ${base_currency}
     UNION ALL
@@ -97,7 +96,7 @@ SELECT p.order_id, p.creator_id, o.ordered_at, o.order_date, o.revenue, o.curren
        rp.rate_to_base AS plan_rate
 FROM pairs p
 JOIN ord o ON o.order_id = p.order_id
-LEFT JOIN refunded r ON r.order_id = p.order_id
+LEFT JOIN order_refunds r ON r.order_id = p.order_id
 LEFT JOIN model_value mv ON mv.order_id = p.order_id
 LEFT JOIN commission_plans cp
        ON cp.creator_id = p.creator_id

@@ -11,12 +11,7 @@
 --               per row; free product shipped as zero-revenue code orders, at
 --               the order lines' unit cost; commissions from payout_lines at
 --               the order day's rate.
-WITH refunded AS (
-    SELECT order_id, sum(amount) AS refunded
-    FROM refunds WHERE refunded_at < ${day_end}
-    GROUP BY order_id
-),
-order_cogs AS (
+WITH order_cogs AS (
     SELECT order_id, sum(CAST(unit_cost AS DECIMAL(38, 10)) * quantity) AS cogs
     FROM order_lines
     GROUP BY order_id
@@ -36,15 +31,16 @@ attributed AS (
                     THEN CAST(t.revenue_credit AS DECIMAL(38, 10)) * (o.revenue - coalesce(r.refunded, 0)) / nullif(o.revenue, 0)
                     ELSE CAST(t.revenue_credit AS DECIMAL(38, 10)) END, 2) AS DECIMAL(18, 2)) AS revenue,
            CAST(round_half_even(
-               CASE WHEN o.revenue > 0 AND jv.value > 0
-                    THEN c.cogs * (CASE WHEN o.currency = ${base_currency} THEN CAST(1 AS DECIMAL(18, 8)) ELSE x.rate_to_base END) * t.revenue_credit / nullif(jv.value, 0) * (o.revenue - coalesce(r.refunded, 0)) / nullif(o.revenue, 0)
+               CASE WHEN o.revenue > 0 AND t.order_value > 0
+                    THEN c.cogs * (CASE WHEN o.currency = ${base_currency} THEN CAST(1 AS DECIMAL(18, 8)) ELSE x.rate_to_base END) * t.revenue_credit / nullif(t.order_value, 0) * (o.revenue - coalesce(r.refunded, 0)) / nullif(o.revenue, 0)
                     ELSE CAST(0 AS DECIMAL(38, 10)) END, 2) AS DECIMAL(18, 2)) AS cogs
-    FROM touch_credit_history t
+    -- Every touch of a model carries the order's value (the model's credit
+    -- summed over the order), read in the same scan.
+    FROM (SELECT *, sum(revenue_credit) OVER (PARTITION BY order_id, model) AS order_value
+          FROM touch_credit_history) t
     JOIN orders o ON o.order_id = t.order_id
-    LEFT JOIN refunded r ON r.order_id = t.order_id
+    LEFT JOIN order_refunds r ON r.order_id = t.order_id
     LEFT JOIN order_cogs c ON c.order_id = t.order_id
-    LEFT JOIN (SELECT order_id, sum(revenue_credit) AS value FROM touch_credit_history
-               WHERE model = ${attribution_default_model} GROUP BY order_id) jv ON jv.order_id = t.order_id
     LEFT JOIN rates x ON x.currency = o.currency AND x."date" = t.dt
     LEFT JOIN content ct ON ct.content_id = t.content_id
     WHERE t.creator_id IS NOT NULL AND t.dt <= ${date}

@@ -255,7 +255,8 @@ const DEVICES: &[&str] = &["mobile", "desktop", "tablet", "other"];
 const STRUCTURES: &[&str] = &["gifting", "flat_fee", "affiliate", "hybrid"];
 const DELIVERABLE_KINDS: &[&str] = &["draft", "post"];
 const CREDIT_BASIS: &[&str] = &["code", "link", "code_or_link", "model"];
-const COST_KINDS: &[&str] = &[
+/// The kinds of `costs` rows.
+pub const COST_KINDS: &[&str] = &[
     "creator_fee",
     "free_product",
     "shipping",

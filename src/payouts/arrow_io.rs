@@ -184,9 +184,7 @@ impl<'a> Cols<'a> {
 
     /// A string column (any string encoding).
     pub fn strings(&self, name: &str) -> Result<StringArray> {
-        Ok(arrow::compute::cast(self.col(name)?, &DataType::Utf8)?
-            .as_string::<i32>()
-            .clone())
+        crate::transforms::strings(self.batch, self.input, name)
     }
 
     /// A decimal column as exact values.

@@ -181,12 +181,7 @@ pub fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Result<Vec<
         .map_err(|_| Error::Config("the payouts built-in takes three inputs".into()))?;
     let candidates = read_candidates(&cands)?;
     let decided = read_decided(&decisions, &decided_lines)?;
-    let commissions = rules::evaluate(&candidates).map_err(|m| {
-        Error::InvalidInput(format!(
-            "table fx_rates has no rate for currency {} on {} (needed for order {}); add the rate, halo never assumes 1.0",
-            m.currency, m.date, m.order_id
-        ))
-    })?;
+    let commissions = rules::evaluate(&candidates)?;
     let (lines, payouts) = book::book(&commissions, &decided, ctx.date);
     tracing::info!(
         lines = lines.len(),

@@ -70,6 +70,7 @@ pub struct Commission {
     pub creator_id: String,
     pub ordered_at: i64,
     pub order_date: NaiveDate,
+    pub is_new_customer: bool,
     pub plan: Option<Plan>,
     pub via: Option<String>,
     pub share: Option<f64>,
@@ -98,6 +99,15 @@ pub struct MissingRate {
     pub currency: String,
     pub date: NaiveDate,
     pub order_id: String,
+}
+
+impl From<MissingRate> for crate::error::Error {
+    fn from(m: MissingRate) -> Self {
+        crate::error::Error::InvalidInput(format!(
+            "table fx_rates has no rate for currency {} on {} (needed for order {}); add the rate, halo never assumes 1.0",
+            m.currency, m.date, m.order_id
+        ))
+    }
 }
 
 fn basis_met(basis: &str, c: &Candidate) -> Option<(String, BigDecimal)> {
@@ -207,6 +217,7 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
                 creator_id: c.creator_id.clone(),
                 ordered_at: c.ordered_at,
                 order_date: c.order_date,
+                is_new_customer: c.is_new_customer,
                 plan: None,
                 via: None,
                 share: None,
@@ -242,6 +253,7 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             creator_id: c.creator_id.clone(),
             ordered_at: c.ordered_at,
             order_date: c.order_date,
+            is_new_customer: c.is_new_customer,
             plan: Some(plan.clone()),
             via: Some(via),
             share: share.to_f64(),
@@ -271,10 +283,6 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             ))
             .or_insert_with(BigDecimal::zero) += &m.base_exact * &m.kept;
     }
-    let is_new: std::collections::HashMap<&str, bool> = cands
-        .iter()
-        .map(|c| (c.order_id.as_str(), c.is_new_customer))
-        .collect();
     for m in out.iter_mut().filter(|m| m.commissionable) {
         let plan = m.plan.clone().expect("commissionable has a plan");
         let month = month_of(m.order_date);
@@ -282,8 +290,7 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             .get(&(m.creator_id.clone(), plan.plan_id.clone(), month.clone()))
             .cloned()
             .unwrap_or_default();
-        let new_customer = is_new.get(m.order_id.as_str()).copied().unwrap_or(false);
-        let (rate, why) = match (&plan.new_customer_rate_percent, new_customer) {
+        let (rate, why) = match (&plan.new_customer_rate_percent, m.is_new_customer) {
             (Some(r), true) => (r.clone(), "new-customer rate".to_string()),
             _ if !plan.tiers.is_empty() => {
                 let tier = plan

@@ -15,7 +15,6 @@ use super::rules::{Commission, evaluate};
 use crate::error::{Error, Result};
 use crate::runner::job::{Job, render};
 use crate::runner::session::{SessionOptions, session};
-use crate::sqltext::quote_ident;
 use crate::storage::Storage;
 use crate::tables::ResultStore;
 use crate::transforms::Table;
@@ -55,12 +54,7 @@ async fn commissions(
     let schema = df.schema().inner().clone();
     let t = Table::new(schema, df.collect().await?);
     let cands = super::read_candidates(&t)?;
-    let mut out = evaluate(&cands).map_err(|m| {
-        Error::InvalidInput(format!(
-            "table fx_rates has no rate for currency {} on {} (needed for order {})",
-            m.currency, m.date, m.order_id
-        ))
-    })?;
+    let mut out = evaluate(&cands)?;
     out.retain(|c| c.order_date >= o.from && c.order_date <= o.to);
     Ok(out)
 }
@@ -90,19 +84,15 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
     let results = ResultStore::new(o.storage.clone(), o.output.clone())?;
     o.storage.register(&ctx, &o.output)?;
     for name in ["journeys", "touch_credit"] {
-        let Some(table) = results.open(name).await? else {
+        let Some(hidden) = crate::runner::register_committed(&ctx, &results, name).await? else {
             return Err(Error::MissingInput(format!(
                 "result table {name} does not exist under {}: run the nightly job over the dates first",
                 o.output
             )));
         };
-        table.update_datafusion_session(&ctx.state())?;
-        let hidden = format!("_committed_{name}");
-        ctx.register_table(hidden.as_str(), table.table_provider().await?)?;
         let df = ctx
             .sql(&format!(
-                "SELECT * FROM {} WHERE dt <= DATE '{}'",
-                quote_ident(&hidden),
+                "SELECT * FROM {hidden} WHERE dt <= DATE '{}'",
                 o.to
             ))
             .await?;

@@ -599,18 +599,11 @@ async fn register_history(
         .map(|f| quote_ident(f.name()))
         .collect();
     let cols = cols.join(", ");
-    let hidden = format!("_committed_{name}");
-    ctx.deregister_table(hidden.as_str())?;
-    let sql = match results.open(name).await? {
-        Some(table) => {
-            table.update_datafusion_session(&ctx.state())?;
-            ctx.register_table(hidden.as_str(), table.table_provider().await?)?;
-            format!(
-                "SELECT {cols} FROM {} WHERE {PARTITION_COL} < DATE '{first}' UNION ALL SELECT {cols} FROM {}",
-                quote_ident(&hidden),
-                quote_ident(name)
-            )
-        }
+    let sql = match register_committed(ctx, results, name).await? {
+        Some(hidden) => format!(
+            "SELECT {cols} FROM {hidden} WHERE {PARTITION_COL} < DATE '{first}' UNION ALL SELECT {cols} FROM {}",
+            quote_ident(name)
+        ),
         None => format!("SELECT {cols} FROM {}", quote_ident(name)),
     };
     let view = format!("{name}_history");
@@ -621,6 +614,24 @@ async fn register_history(
         .map_err(|e| Error::Config(format!("history of result table {name}: {e}")))?;
     ctx.register_table(quote_ident(&view), df.into_view())?;
     Ok(())
+}
+
+/// Registers the committed Delta table `name` (its newest version) as
+/// `_committed_<name>` and returns that name quoted, or None when the table
+/// does not exist yet.
+pub(crate) async fn register_committed(
+    ctx: &SessionContext,
+    results: &ResultStore,
+    name: &str,
+) -> Result<Option<String>> {
+    let hidden = format!("_committed_{name}");
+    ctx.deregister_table(hidden.as_str())?;
+    let Some(table) = results.open(name).await? else {
+        return Ok(None);
+    };
+    table.update_datafusion_session(&ctx.state())?;
+    ctx.register_table(hidden.as_str(), table.table_provider().await?)?;
+    Ok(Some(quote_ident(&hidden)))
 }
 
 /// Registers the ledger's decisions a run for `date` sees as

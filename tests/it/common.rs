@@ -91,16 +91,29 @@ pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
 
 /// Runs a query through `halo sql` and returns its CSV output.
 pub fn sql_csv(input: &Path, output: &Path, q: &str) -> String {
-    halo_ok(&[
-        "sql",
-        q,
+    halo_ok_on(input, output, &["sql", q, "--format", "csv"])
+}
+
+/// Runs halo on the `input` and `output` roots and asserts success; returns stdout.
+pub fn halo_ok_on(input: &Path, output: &Path, args: &[&str]) -> String {
+    let mut a = args.to_vec();
+    a.extend_from_slice(&[
         "--input",
         input.to_str().unwrap(),
         "--output",
         output.to_str().unwrap(),
-        "--format",
-        "csv",
-    ])
+    ]);
+    halo_ok(&a)
+}
+
+/// The first data row of a CSV of numbers.
+pub fn first_row_f64(csv: &str) -> Vec<f64> {
+    csv.lines()
+        .nth(1)
+        .expect("a data row")
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect()
 }
 
 /// The arguments of `halo run` for the nightly job from `input` to `output`.

@@ -472,13 +472,7 @@ async fn traffic_minutely_replaces_the_signals_it_holds() {
     let flat = q(
         "SELECT min(baseline) AS lo, max(baseline) AS hi FROM traffic_baseline WHERE signal = 'direct' AND country = 'ALL'",
     );
-    let v: Vec<f64> = flat
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .map(|x| x.parse().unwrap())
-        .collect();
+    let v = crate::common::first_row_f64(&flat);
     assert!(v.iter().all(|b| (b - 3.0).abs() < 0.2), "{flat}");
     // branded search still comes from sessions: the day's total equals the
     // branded-search sessions daily_sessions counts (search sessions carry

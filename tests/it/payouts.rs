@@ -28,7 +28,7 @@ use arrow::array::{
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
 
-use crate::common::{halo, halo_ok, nightly_args, run_nightly, sql_csv, write_parquet};
+use crate::common::{halo, halo_ok_on, nightly_args, run_nightly, sql_csv, write_parquet};
 use crate::contract::{T0, money, s, str_lists, ts};
 
 const HOUR: i64 = 3_600_000_000;
@@ -496,13 +496,7 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
         "SELECT sum(CASE WHEN creator_id = 'c3' THEN revenue_credit END) AS c3, sum(revenue_credit) AS v \
          FROM touch_credit WHERE order_id = 'o6' AND model = 'markov_o1'",
     );
-    let v: Vec<f64> = credit
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .map(|x| x.parse().unwrap())
-        .collect();
+    let v = crate::common::first_row_f64(&credit);
     let o6 = line(&l, "o6/c3");
     assert_eq!(o6[3], "model");
     let base: f64 = o6[4].parse().unwrap();
@@ -678,24 +672,24 @@ fn a_simulation_shows_current_and_proposed_commissions() {
     let (input, output) = case_run_through_order_dates(dir.path(), |_, _| {});
     let plans = dir.path().join("proposed.parquet");
     write_plans(&plans, true);
-    let out = halo_ok(&[
-        "payouts",
-        "simulate",
-        "--plans",
-        plans.to_str().unwrap(),
-        "--from",
-        "2026-10-01",
-        "--to",
-        "2026-10-31",
-        "--job",
-        crate::common::nightly(),
-        "--format",
-        "csv",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let out = halo_ok_on(
+        &input,
+        &output,
+        &[
+            "payouts",
+            "simulate",
+            "--plans",
+            plans.to_str().unwrap(),
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+            "--job",
+            crate::common::nightly(),
+            "--format",
+            "csv",
+        ],
+    );
     // c1: o1 stays on the campaign plan (17.00); o2, a new customer, earns
     // 25 % instead of 20 % (50.00 instead of 40.00); o7 earns 0.00 under
     // both. Refunds count up to --to (10-31), so o2's refund of 11-03 does not.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use halo::money::div_pow10_half_even;
 
-use crate::common::{halo_ok, run_nightly, sql_csv, tiny};
+use crate::common::{halo_ok_on, run_nightly, sql_csv, tiny};
 
 /// "12.34" / "-0.05" → cents.
 fn cents(x: &str) -> i128 {
@@ -81,23 +81,20 @@ async fn roi_totals_reconcile_with_their_sources() {
         };
         *want.entry(r[0].clone()).or_default() += v;
     }
+    // One creator_roi column per contract cost kind (`other` is other_cost).
+    let kinds = halo::catalog::contract::COST_KINDS;
+    let sums: Vec<String> = kinds
+        .iter()
+        .map(|k| match *k {
+            "other" => "sum(other_cost)".to_string(),
+            k => format!("sum({k})"),
+        })
+        .collect();
     let got = csv_rows(&sql_csv(
         &input,
         &output,
-        &format!(
-            "SELECT sum(creator_fee), sum(free_product), sum(shipping), sum(production), \
-             sum(platform_spend), sum(platform_fee), sum(other_cost) {to_date}"
-        ),
+        &format!("SELECT {} {to_date}", sums.join(", ")),
     ));
-    let kinds = [
-        "creator_fee",
-        "free_product",
-        "shipping",
-        "production",
-        "platform_spend",
-        "platform_fee",
-        "other",
-    ];
     for (i, k) in kinds.iter().enumerate() {
         assert_eq!(
             cents(&got[0][i]),
@@ -215,20 +212,28 @@ async fn roi_totals_reconcile_with_their_sources() {
     }
 
     // The finance export: one row per creator, stable columns, exact decimals.
-    let csv = halo_ok(&[
-        "export",
-        "creator_roi",
-        "--period",
-        "2026-10",
-        "--format",
-        "csv",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    let csv = halo_ok_on(
+        &input,
+        &output,
+        &[
+            "export",
+            "creator_roi",
+            "--period",
+            "2026-10",
+            "--format",
+            "csv",
+        ],
+    );
     let header = csv.lines().next().unwrap();
-    assert_eq!(header, halo::roi::EXPORT_COLUMNS.join(","));
+    // Spelled out: finance sheets key on these, so a change must be deliberate.
+    assert_eq!(
+        header,
+        "creator_id,display_name,period,period_start,as_of,orders,attributed_orders,\
+         incremental_orders,new_customers,attributed_revenue,incremental_revenue,\
+         incremental_revenue_low,incremental_revenue_high,combined_revenue,creator_fee,\
+         free_product,shipping,production,platform_spend,platform_fee,other_cost,commission,\
+         total_cost,cost_of_goods,contribution_margin,cpa,roas,roas_low,roas_high,roi"
+    );
     let body = csv_rows(&csv);
     let creators: std::collections::BTreeSet<&str> = body.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(creators.len(), body.len(), "one row per creator");
@@ -240,20 +245,20 @@ async fn roi_totals_reconcile_with_their_sources() {
             .is_some_and(|d| d.len() == 2)
     }));
     let parquet = dir.path().join("roi.parquet");
-    halo_ok(&[
-        "export",
-        "creator_roi",
-        "--period",
-        "2026-10",
-        "--format",
-        "parquet",
-        "--to",
-        parquet.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ]);
+    halo_ok_on(
+        &input,
+        &output,
+        &[
+            "export",
+            "creator_roi",
+            "--period",
+            "2026-10",
+            "--format",
+            "parquet",
+            "--to",
+            parquet.to_str().unwrap(),
+        ],
+    );
     let f = std::fs::File::open(&parquet).unwrap();
     let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
     let field = r.schema().field_with_name("total_cost").unwrap().clone();
