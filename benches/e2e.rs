@@ -9,7 +9,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use halo::runner::{Dates, RunOptions, job::Job, session::SessionOptions};
+use halo::runner::{Dates, RunOptions, job::Job};
+use halo::session::SessionOptions;
 use halo::storage::{Storage, parse_root};
 
 fn peak_rss_mib() -> Option<f64> {
@@ -84,6 +85,7 @@ fn main() {
                 .to_utc(),
             storage: storage.clone(),
             session: SessionOptions::default(),
+            lease_timeout: halo::lease::DEFAULT_TIMEOUT,
         };
         let t = Instant::now();
         let s = rt.block_on(halo::runner::run(opts)).expect("run");
@@ -96,7 +98,7 @@ fn main() {
         );
         for d in &s.dates {
             if let Some(e) = &d.error {
-                println!("  {} {}: {e}", d.date, d.status);
+                println!("  {} {:?}: {e}", d.date, d.status);
             }
             for st in &d.steps {
                 let rate = if st.duration_ms > 0 {

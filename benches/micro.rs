@@ -58,7 +58,7 @@ fn validation(c: &mut Criterion) {
     rt.block_on(halo::generate::generate(&storage, &opts))
         .unwrap();
     let rows: u64 = rt.block_on(async {
-        let ctx = halo::runner::session::session(Default::default()).unwrap();
+        let ctx = halo::session::session(Default::default()).unwrap();
         let st = tempfile::tempdir().unwrap();
         let l = halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path())
             .await
@@ -71,7 +71,7 @@ fn validation(c: &mut Criterion) {
     g.bench_function("validate_tiny_all_tables", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let ctx = halo::runner::session::session(Default::default()).unwrap();
+                let ctx = halo::session::session(Default::default()).unwrap();
                 let st = tempfile::tempdir().unwrap();
                 halo::catalog::load_validated(&ctx, &storage, &root, i64::MAX, st.path())
                     .await

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use halo::runner::{self, Dates, RunOptions, job::Job, session::SessionOptions};
+use halo::runner::{self, Dates, RunOptions, job::Job};
+use halo::session::SessionOptions;
 use halo::storage::{Storage, parse_root};
 use halo::{Error, ExitKind};
 
@@ -60,9 +61,8 @@ enum Command {
     /// Run a job for a date or a range of dates (default: the last complete day).
     #[command(after_help = EXIT_CODES)]
     Run {
-        /// The job spec.
-        #[arg(default_value = "jobs/nightly.toml")]
-        job: PathBuf,
+        /// The job spec (default: the nightly job bundled in halo).
+        job: Option<PathBuf>,
         /// The date to run (YYYY-MM-DD).
         #[arg(long, conflicts_with_all = ["from", "to"])]
         date: Option<NaiveDate>,
@@ -81,6 +81,8 @@ enum Command {
         /// Memory operators may hold before they spill to disk, e.g. 4G or 512M.
         #[arg(long, env = "HALO_MEMORY_LIMIT", default_value = "4G", value_parser = parse_bytes)]
         memory_limit: usize,
+        #[command(flatten)]
+        lease: LeaseArgs,
         #[command(flatten)]
         roots: Roots,
     },
@@ -117,6 +119,8 @@ enum Command {
         #[command(subcommand)]
         action: PayoutsCmd,
         #[command(flatten)]
+        lease: LeaseArgs,
+        #[command(flatten)]
         roots: Roots,
     },
     /// Export a result table for finance (creator_roi: one row per creator).
@@ -150,6 +154,15 @@ enum Command {
         #[command(flatten)]
         roots: Roots,
     },
+}
+
+/// How long a writer waits before it takes over a silent lease.
+#[derive(Args, Clone, Copy)]
+struct LeaseArgs {
+    /// A lease on the output root whose heartbeat is older than this is taken
+    /// over (e.g. 10m, 90s).
+    #[arg(long, global = true, env = "HALO_LEASE_TIMEOUT", default_value = "10m", value_parser = halo::lease::parse_duration)]
+    lease_timeout: std::time::Duration,
 }
 
 /// Who decides what on which payout.
@@ -217,20 +230,22 @@ enum PayoutsCmd {
         /// Last order date (inclusive).
         #[arg(long)]
         to: NaiveDate,
-        /// The job whose SQL and parameters to use.
-        #[arg(long, default_value = "jobs/nightly.toml")]
-        job: PathBuf,
+        /// The job whose SQL and parameters to use (default: the bundled nightly job).
+        #[arg(long)]
+        job: Option<PathBuf>,
         /// table, csv or json.
         #[arg(long, default_value = "table")]
         format: String,
     },
 }
 
-async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::Result<u8> {
-    use halo::payouts::{
-        decide,
-        ledger::{Decision, Ledger},
-    };
+async fn payouts(
+    action: PayoutsCmd,
+    roots: Roots,
+    lease: LeaseArgs,
+    storage: Storage,
+) -> anyhow::Result<u8> {
+    use halo::payouts::{approval::Decision, decide};
     let output = parse_root(&roots.output)?;
     let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
         let format: halo::query::Format = format.parse()?;
@@ -239,7 +254,7 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
     };
     match action {
         PayoutsCmd::List { status, format } => {
-            let ledger = Ledger::load(&storage, &output).await?;
+            let ledger = decide::verified_ledger(&storage, &output).await?;
             let book = decide::load_book(&storage, &output, &ledger).await?;
             if book.payouts.is_empty() {
                 eprintln!(
@@ -251,25 +266,22 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
             print(&[decide::payouts_table(&book, status.as_deref())?], &format)?;
         }
         PayoutsCmd::Show { payout_id, format } => {
-            let ledger = Ledger::load(&storage, &output).await?;
+            let ledger = decide::verified_ledger(&storage, &output).await?;
             let book = decide::load_book(&storage, &output, &ledger).await?;
             let (p, l) = decide::show(&book, &payout_id)?;
             print(&[p], &format)?;
             print(&[l], &format)?;
         }
-        PayoutsCmd::Approve(a) => decide_cmd(&storage, &output, Decision::Approve, a).await?,
-        PayoutsCmd::Reject(a) => decide_cmd(&storage, &output, Decision::Reject, a).await?,
+        PayoutsCmd::Approve(a) => {
+            decide_cmd(&storage, &output, Decision::Approve, a, lease).await?
+        }
+        PayoutsCmd::Reject(a) => decide_cmd(&storage, &output, Decision::Reject, a, lease).await?,
         PayoutsCmd::Verify => {
-            let ledger = Ledger::read(&storage, &output).await?;
-            ledger.verify()?;
-            let head = ledger
-                .entries
-                .last()
-                .map(|e| e.hash.clone())
-                .unwrap_or_else(|| halo::payouts::ledger::GENESIS.into());
+            let ledger = decide::verified_ledger(&storage, &output).await?;
+            let head = ledger.head();
             println!(
                 "{}",
-                serde_json::json!({"ledger": "ok", "entries": ledger.entries.len(), "head": head})
+                serde_json::json!({"ledger": "ok", "entries": ledger.entries.len(), "head": head.hash, "head_seq": head.seq})
             );
         }
         PayoutsCmd::Export {
@@ -296,8 +308,8 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
             job,
             format,
         } => {
-            let opts = halo::payouts::simulate::SimulateOptions {
-                job: Job::load(&job)?,
+            let opts = halo::runner::simulate::SimulateOptions {
+                job: load_job(job.as_deref())?,
                 input: parse_root(&roots.input)?,
                 output,
                 storage,
@@ -306,7 +318,7 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
                 to,
                 now: now()?,
             };
-            let batch = halo::payouts::simulate::simulate(&opts).await?;
+            let batch = halo::runner::simulate::simulate(&opts).await?;
             print(&[batch], &format)?;
         }
     }
@@ -317,8 +329,9 @@ async fn payouts(action: PayoutsCmd, roots: Roots, storage: Storage) -> anyhow::
 async fn decide_cmd(
     storage: &Storage,
     output: &url::Url,
-    decision: halo::payouts::ledger::Decision,
+    decision: halo::payouts::approval::Decision,
     a: DecisionArgs,
+    lease: LeaseArgs,
 ) -> anyhow::Result<()> {
     let e = halo::payouts::decide::decide(
         storage,
@@ -328,13 +341,22 @@ async fn decide_cmd(
         &a.by,
         a.note,
         now()?,
+        lease.lease_timeout,
     )
     .await?;
     println!(
         "{}",
-        serde_json::json!({"payout_id": e.payout_id, "status": decision.status(), "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+        serde_json::json!({"payout_id": e.subject_id, "status": decision.status(), "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
     );
     Ok(())
+}
+
+/// The job file given, or the nightly job bundled in halo.
+fn load_job(path: Option<&std::path::Path>) -> halo::Result<Job> {
+    match path {
+        Some(p) => Job::load(p),
+        None => Job::bundled(halo::bundled::NIGHTLY),
+    }
 }
 
 /// Writes a command's result to `to` (a path or URL), or to stdout.
@@ -464,9 +486,10 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             dry_run,
             threads,
             memory_limit,
+            lease,
             roots,
         } => {
-            let job = Job::load(&job)?;
+            let job = load_job(job.as_deref())?;
             let job_name = job.name.clone();
             let dates = match (date, from, to) {
                 (Some(d), _, _) => Dates::One(d),
@@ -485,6 +508,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
                     target_partitions: threads,
                     memory_limit,
                 },
+                lease_timeout: lease.lease_timeout,
             };
             match runner::run(opts).await {
                 Ok(summary) => {
@@ -503,18 +527,7 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
         }
         Command::Validate { json, roots } => {
             let input = parse_root(&roots.input)?;
-            let ctx = runner::session::session(SessionOptions::default())?;
-            let staging = tempfile::Builder::new()
-                .prefix("halo-validate-")
-                .tempdir()?;
-            let loaded = halo::catalog::load_validated(
-                &ctx,
-                &storage,
-                &input,
-                now()?.timestamp_micros(),
-                staging.path(),
-            )
-            .await?;
+            let loaded = runner::setup::validate(&storage, &input, now()?).await?;
             if json {
                 println!("{}", serde_json::to_string(&loaded.tables)?);
             } else {
@@ -550,7 +563,11 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             println!("{}", serde_json::to_string(&summary)?);
             Ok(0)
         }
-        Command::Payouts { action, roots } => payouts(action, roots, storage).await,
+        Command::Payouts {
+            action,
+            lease,
+            roots,
+        } => payouts(action, roots, lease, storage).await,
         Command::Export {
             table,
             period,

@@ -12,7 +12,7 @@ use object_store::ObjectStoreExt;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::runner::session::{SessionOptions, session};
+use crate::session::{SessionOptions, session};
 use crate::storage::{Storage, store_path};
 use crate::tables::ResultStore;
 

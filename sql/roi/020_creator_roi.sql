@@ -123,7 +123,7 @@ SELECT period, period_start, creator_id, campaign_id,
        CAST(round_half_even(CAST(CAST(combined_revenue AS DOUBLE) + half_width AS DECIMAL(38, 4)), 2) AS DECIMAL(18, 2)) AS combined_revenue_high,
        creator_fee, free_product, shipping, production, platform_spend, platform_fee, other_cost, commission,
        total_cost,
-       attributed_cogs + incremental_cogs AS cost_of_goods,
+       CAST(attributed_cogs + incremental_cogs AS DECIMAL(18, 2)) AS cost_of_goods,
        contribution_margin,
        CASE WHEN attributed_orders + incremental_orders > 0 AND total_cost > 0
             THEN CAST(round_half_even(CAST(total_cost AS DECIMAL(38, 10)) / nullif(CAST(attributed_orders + incremental_orders AS DECIMAL(38, 10)), 0), 2) AS DECIMAL(18, 2)) END AS cpa,

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::money::allocate_largest_remainder;
-use crate::transforms::Table;
+use crate::builtin::Table;
 
 use super::bootstrap::Intervals;
 use super::models::{Fitted, Model};

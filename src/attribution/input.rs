@@ -10,7 +10,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::transforms::{Table, column, strings};
+use crate::builtin::{Table, column, strings};
 
 use super::path::Interner;
 

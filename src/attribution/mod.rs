@@ -31,13 +31,15 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use datafusion::prelude::DataFrame;
+
+use crate::builtin::{self, Context, Table};
 use crate::error::Result;
-use crate::runner::days_since_epoch;
-use crate::transforms::{Table, TransformContext};
+use crate::time::days_since_epoch;
 
 pub use input::{Conversion, Journeys, Touch};
 pub use models::{Fitted, Model, PathRow, View};
-pub use settings::Settings;
+pub use settings::{PARAMS, Settings};
 
 /// A converting journey after the path transform.
 #[derive(Debug, Clone)]
@@ -167,9 +169,11 @@ pub fn touch_fractions(
         .collect()
 }
 
-/// The built-in's entry point.
-pub(crate) fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Result<Vec<Table>> {
-    let s = Settings::from_params(ctx.params)?;
+/// The built-in: inputs [converting touches, open paths], outputs
+/// [touch_credit, attribution_summary, markov_transitions, attribution_paths].
+pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
+    let s = Settings::from_params(&ctx.params)?;
+    let inputs = builtin::collect_all(inputs).await?;
     let journeys = input::read(&inputs)?;
     let out = compute(&journeys, &s, days_since_epoch(ctx.date))?;
     Ok(vec![

@@ -60,10 +60,7 @@ impl Model {
     /// The models a job runs unless told otherwise: all but Markov of order
     /// 2 and above (about m^3 per fit).
     pub fn defaults() -> Vec<Model> {
-        Self::ALL
-            .into_iter()
-            .filter(|m| !matches!(m, Model::Markov(k) if *k > 1))
-            .collect()
+        super::Settings::default().models
     }
 
     /// The name in job files and result tables.

@@ -1,7 +1,8 @@
-//! The attribution parameters of a job (`[params.extra]`, all optional).
+//! The attribution parameters of a job (`[params.extra]`, all optional):
+//! each declared once, with its default, below.
 
-use crate::error::{Error, Result};
-use crate::runner::job::{Params, bad_param as bad};
+use crate::error::Result;
+use crate::params::{Param, Params, bad_param as bad};
 
 use super::models::Model;
 use super::path::PathTransform;
@@ -39,121 +40,189 @@ pub struct Settings {
     pub seed: u64,
 }
 
+/// `attribution_models`.
+pub const MODELS: Param = Param::strings(
+    "attribution_models",
+    &[
+        "first_touch",
+        "last_touch",
+        "last_non_direct",
+        "linear",
+        "linear_distinct",
+        "position_based",
+        "time_decay",
+        "markov_o1",
+        "shapley_simplified",
+        "shapley_counterfactual",
+        "shapley_coalition",
+    ],
+    "the models to run (`markov_o2` .. `markov_o4` cost about m^3 per fit, m = observed k-tuples)",
+);
+/// `attribution_path_transform`.
+pub const PATH_TRANSFORM: Param = Param::string(
+    "attribution_path_transform",
+    "exposure",
+    "how a path is transformed before fitting: `unique`, `exposure`, `first` or `frequency`",
+);
+/// `attribution_half_life_hours`.
+pub const HALF_LIFE_HOURS: Param = Param {
+    min: None,
+    max: None,
+    ..Param::float(
+        "attribution_half_life_hours",
+        168.0,
+        0.0,
+        0.0,
+        "time decay: the half-life of a touch's weight, in hours (positive)",
+    )
+};
+/// `attribution_position_weights`.
+pub const POSITION_WEIGHTS: Param = Param::floats(
+    "attribution_position_weights",
+    &[0.4, 0.2, 0.4],
+    "position based: [first, middle, last], non-negative, summing to 1",
+);
+/// `attribution_non_direct`.
+pub const NON_DIRECT: Param = Param::strings(
+    "attribution_non_direct",
+    &["direct"],
+    "the channels `last_non_direct` skips",
+);
+/// `attribution_shapley_exact_max`.
+pub const SHAPLEY_EXACT_MAX: Param = Param {
+    max: Some(20.0),
+    ..Param::int(
+        "attribution_shapley_exact_max",
+        12,
+        1,
+        "the largest coalition Shapley solves exactly (2^n subsets); larger ones use sampled permutations",
+    )
+};
+/// `attribution_shapley_samples`.
+pub const SHAPLEY_SAMPLES: Param = Param::int(
+    "attribution_shapley_samples",
+    2000,
+    1,
+    "sampled permutations for coalitions above `attribution_shapley_exact_max`",
+);
+/// `attribution_bootstrap`.
+pub const BOOTSTRAP: Param = Param::int(
+    "attribution_bootstrap",
+    100,
+    0,
+    "bootstrap replicates behind `ci_low` / `ci_high` (0 = no intervals)",
+);
+/// `attribution_confidence`.
+pub const CONFIDENCE: Param = Param {
+    min: None,
+    max: None,
+    ..Param::float(
+        "attribution_confidence",
+        0.95,
+        0.0,
+        0.0,
+        "confidence of the bootstrap intervals (between 0 and 1)",
+    )
+};
+/// `attribution_seed`.
+pub const SEED: Param = Param::int(
+    "attribution_seed",
+    7,
+    0,
+    "seed of the bootstrap and of sampled Shapley",
+);
+/// `attribution_max_touches` (read by `sql/views/attr_journey_touches.sql`).
+pub const MAX_TOUCHES: Param = Param::int(
+    "attribution_max_touches",
+    50,
+    0,
+    "keep a journey's last N touches (0 = all)",
+);
+/// `attribution_default_model` (read by the payouts and ROI SQL).
+pub const DEFAULT_MODEL: Param = Param::string(
+    "attribution_default_model",
+    "markov_o1",
+    "the model whose credit pays plans with `credit_basis = \"model\"`, and that ROI calls attributed",
+);
+
+/// The parameters of attribution, in the order the docs list them.
+pub const PARAMS: &[Param] = &[
+    MODELS,
+    PATH_TRANSFORM,
+    HALF_LIFE_HOURS,
+    POSITION_WEIGHTS,
+    NON_DIRECT,
+    SHAPLEY_EXACT_MAX,
+    SHAPLEY_SAMPLES,
+    BOOTSTRAP,
+    CONFIDENCE,
+    SEED,
+    MAX_TOUCHES,
+    DEFAULT_MODEL,
+];
+
 impl Default for Settings {
+    /// The settings of a job that sets no attribution parameter.
     fn default() -> Self {
-        Settings {
-            models: Model::defaults(),
-            transform: PathTransform::Exposure,
-            half_life_hours: 168.0,
-            position_first: 0.4,
-            position_middle: 0.2,
-            position_last: 0.4,
-            non_direct: vec!["direct".into()],
-            shapley_exact_max: 12,
-            shapley_samples: 2000,
-            bootstrap: 100,
-            confidence: 0.95,
-            seed: 7,
-        }
+        Settings::from_params(&Params::new("USD", "UTC")).expect("the declared defaults are valid")
     }
 }
 
 impl Settings {
-    /// Reads the settings from the job's parameters.
+    /// Reads the settings from the job's parameters (declared defaults for
+    /// those it leaves out).
     pub fn from_params(params: &Params) -> Result<Self> {
-        let mut s = Settings::default();
-        let x = &params.extra;
-        if let Some(v) = x.get("attribution_models") {
-            let list = v
-                .as_array()
-                .ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
-            let mut models = Vec::new();
-            for m in list {
-                let name = m
-                    .as_str()
-                    .ok_or_else(|| bad("attribution_models", "a list of model names", v))?;
-                models.push(Model::parse(name)?);
-            }
-            models.dedup();
-            if models.is_empty() {
-                return Err(bad("attribution_models", "a non-empty list", v));
-            }
-            s.models = models;
+        let names = params.strings(&MODELS)?;
+        let mut models = Vec::new();
+        for name in &names {
+            models.push(Model::parse(name)?);
         }
-        if let Some(v) = x.get("attribution_path_transform") {
-            s.transform = PathTransform::parse(
-                v.as_str()
-                    .ok_or_else(|| bad("attribution_path_transform", "a string", v))?,
-            )?;
+        models.dedup();
+        if models.is_empty() {
+            return Err(bad(MODELS.name, "a non-empty list", &params.value(&MODELS)));
         }
-        if let Some(v) = x.get("attribution_half_life_hours") {
-            s.half_life_hours = number(v)
-                .filter(|h| *h > 0.0)
-                .ok_or_else(|| bad("attribution_half_life_hours", "a positive number", v))?;
+        let transform = PathTransform::parse(&params.string(&PATH_TRANSFORM)?)?;
+        let half_life_hours = params.float(&HALF_LIFE_HOURS)?;
+        if half_life_hours <= 0.0 {
+            let v = params.value(&HALF_LIFE_HOURS);
+            return Err(bad(HALF_LIFE_HOURS.name, "a positive number", &v));
         }
-        if let Some(v) = x.get("attribution_position_weights") {
-            let w: Option<Vec<f64>> = v.as_array().map(|a| a.iter().filter_map(number).collect());
-            match w.as_deref() {
+        let confidence = params.float(&CONFIDENCE)?;
+        if confidence <= 0.0 || confidence >= 1.0 {
+            let v = params.value(&CONFIDENCE);
+            return Err(bad(CONFIDENCE.name, "a number between 0 and 1", &v));
+        }
+        let (position_first, position_middle, position_last) =
+            match params.floats(&POSITION_WEIGHTS).ok().as_deref() {
                 Some([f, m, l])
                     if *f >= 0.0 && *m >= 0.0 && *l >= 0.0 && ((f + m + l) - 1.0).abs() < 1e-9 =>
                 {
-                    s.position_first = *f;
-                    s.position_middle = *m;
-                    s.position_last = *l;
+                    (*f, *m, *l)
                 }
                 _ => {
                     return Err(bad(
-                        "attribution_position_weights",
+                        POSITION_WEIGHTS.name,
                         "[first, middle, last], non-negative, summing to 1",
-                        v,
+                        &params.value(&POSITION_WEIGHTS),
                     ));
                 }
-            }
-        }
-        if let Some(v) = x.get("attribution_non_direct") {
-            let list: Option<Vec<String>> = v
-                .as_array()
-                .and_then(|a| a.iter().map(|c| c.as_str().map(str::to_string)).collect());
-            s.non_direct =
-                list.ok_or_else(|| bad("attribution_non_direct", "a list of channel names", v))?;
-        }
-        let int = |key: &str, min: i64| -> Result<Option<usize>> {
-            match x.get(key) {
-                None => Ok(None),
-                Some(toml::Value::Integer(n)) if *n >= min => Ok(Some(*n as usize)),
-                Some(v) => Err(bad(key, &format!("an integer of at least {min}"), v)),
-            }
-        };
-        if let Some(n) = int("attribution_shapley_exact_max", 1)? {
-            if n > 20 {
-                return Err(Error::Config(format!(
-                    "params.extra.attribution_shapley_exact_max must be at most 20 (2^n subsets), got {n}"
-                )));
-            }
-            s.shapley_exact_max = n;
-        }
-        if let Some(n) = int("attribution_shapley_samples", 1)? {
-            s.shapley_samples = n;
-        }
-        if let Some(n) = int("attribution_bootstrap", 0)? {
-            s.bootstrap = n;
-        }
-        if let Some(n) = int("attribution_seed", 0)? {
-            s.seed = n as u64;
-        }
-        if let Some(v) = x.get("attribution_confidence") {
-            s.confidence = number(v)
-                .filter(|c| *c > 0.0 && *c < 1.0)
-                .ok_or_else(|| bad("attribution_confidence", "a number between 0 and 1", v))?;
-        }
-        Ok(s)
-    }
-}
-
-fn number(v: &toml::Value) -> Option<f64> {
-    match v {
-        toml::Value::Float(f) => Some(*f),
-        toml::Value::Integer(i) => Some(*i as f64),
-        _ => None,
+            };
+        let non_direct = params
+            .strings(&NON_DIRECT)
+            .map_err(|_| bad(NON_DIRECT.name, "a list of channel names", &params.value(&NON_DIRECT)))?;
+        Ok(Settings {
+            models,
+            transform,
+            half_life_hours,
+            position_first,
+            position_middle,
+            position_last,
+            non_direct,
+            shapley_exact_max: params.int(&SHAPLEY_EXACT_MAX)? as usize,
+            shapley_samples: params.int(&SHAPLEY_SAMPLES)? as usize,
+            bootstrap: params.int(&BOOTSTRAP)? as usize,
+            confidence,
+            seed: params.int(&SEED)? as u64,
+        })
     }
 }

@@ -10,7 +10,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{Error, Result};
-use crate::transforms::{Table, column, strings};
+use crate::builtin::{Table, column, strings};
 
 /// Minute counts per (signal, country); country "ALL" is the total.
 pub type SeriesRows = BTreeMap<(String, String), Vec<(i64, f64)>>;

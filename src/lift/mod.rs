@@ -24,13 +24,15 @@ use chrono::Duration;
 use chrono_tz::Tz;
 use rayon::prelude::*;
 
+use datafusion::prelude::DataFrame;
+
+use crate::builtin::{self, Context, Table};
 use crate::error::{Error, Result};
-use crate::runner::job::day_start_micros;
-use crate::transforms::{Table, TransformContext};
+use crate::time::{day_start_micros, days_since_epoch};
 
 pub use calendar::Grid;
 pub use fit::{Fit, PostAt, WindowFit};
-pub use settings::Settings;
+pub use settings::{PARAMS, Settings};
 
 /// The output table whose partitions are publication dates.
 pub const POST_LIFT: &str = "post_lift";
@@ -72,8 +74,8 @@ pub struct Estimates {
 
 /// The built-in: inputs [series, posts, visit orders], outputs
 /// [post_lift, traffic_baseline, lift_summary].
-pub fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Result<Vec<Table>> {
-    let s = Settings::from_params(ctx.params)?;
+pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
+    let s = Settings::from_params(&ctx.params)?;
     let rolling = ctx.rolling_days(POST_LIFT).ok_or_else(|| {
         Error::Config(format!(
             "the lift step must declare rolling_days = {{ {POST_LIFT} = N }}: {POST_LIFT} is partitioned by publication date"
@@ -99,7 +101,8 @@ pub fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Result<Vec<
         .timezone
         .parse()
         .map_err(|e| Error::Config(format!("params.timezone: {e}")))?;
-    let [series, posts, visit_orders]: [Table; 3] = inputs
+    let [series, posts, visit_orders]: [Table; 3] = builtin::collect_all(inputs)
+        .await?
         .try_into()
         .map_err(|_| Error::Internal("the lift built-in takes three inputs".into()))?;
     let est = estimate(
@@ -172,7 +175,7 @@ pub fn estimate(
         .iter()
         .map(|p| {
             let utc = chrono::DateTime::from_timestamp_micros(p.published_at).expect("valid time");
-            crate::runner::days_since_epoch(utc.with_timezone(&tz).date_naive())
+            days_since_epoch(utc.with_timezone(&tz).date_naive())
         })
         .collect();
     let settle = (s.extended_minutes() + s.order_lookback_days * 1440) as i64;
@@ -180,7 +183,7 @@ pub fn estimate(
         .iter()
         .map(|p| p.published_at.div_euclid(60_000_000) + settle <= end)
         .collect();
-    let run_day = crate::runner::days_since_epoch(date);
+    let run_day = days_since_epoch(date);
     let window_first = run_day - (rolling.max(s.summary_days) as i32);
     let chosen: Vec<usize> = (0..posts.len())
         .filter(|&k| local_date[k] >= window_first && local_date[k] <= run_day)

@@ -13,7 +13,7 @@ use super::fit::WINDOWS;
 use super::settings::Settings;
 use super::{Estimates, stats};
 use crate::error::Result;
-use crate::transforms::Table;
+use crate::builtin::Table;
 
 fn utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -33,7 +33,7 @@ fn table(fields: Vec<Field>, cols: Vec<ArrayRef>) -> Result<Table> {
 /// the rolling range `[date − rolling, date]` (local dates); `dt` is the
 /// publication date.
 pub fn post_lift(e: &Estimates, date: chrono::NaiveDate, rolling: usize) -> Result<Table> {
-    let run_day = crate::runner::days_since_epoch(date);
+    let run_day = crate::time::days_since_epoch(date);
     let first = run_day - rolling as i32;
     let mut c = (
         StringBuilder::new(),
@@ -190,7 +190,7 @@ pub fn traffic_baseline(e: &Estimates) -> Result<Table> {
 /// the posts published in the last `summary_days` local days whose window has
 /// closed, with an interval that treats posts as independent.
 pub fn lift_summary(e: &Estimates, date: chrono::NaiveDate, s: &Settings) -> Result<Table> {
-    let run_day = crate::runner::days_since_epoch(date);
+    let run_day = crate::time::days_since_epoch(date);
     let first = run_day - s.summary_days as i32 + 1;
     let z = stats::normal_quantile(0.5 + s.confidence / 2.0);
     // (level, key, signal, window) -> (posts, Σ lift, Σ se², detected, orders, revenue, any orders)

@@ -1,8 +1,8 @@
 //! The dark-social lift parameters of a job (`[params.extra]`, all optional,
-//! prefixed `lift_`). Defaults follow `docs/lift.md`.
+//! prefixed `lift_`), each declared once, with its default, below.
 
 use crate::error::{Error, Result};
-use crate::runner::job::{Params, bad_param as bad};
+use crate::params::{Param, Params, bad_param as bad};
 
 /// Everything the lift step can be told.
 #[derive(Debug, Clone)]
@@ -65,36 +65,214 @@ pub struct Settings {
     pub summary_days: usize,
 }
 
+/// `lift_signals`.
+pub const SIGNALS_PARAM: Param = Param::strings(
+    "lift_signals",
+    &["direct", "branded_search", "product_page", "orders"],
+    "the series lift is estimated on (`direct`, `branded_search`, `product_page`, `orders`)",
+);
+/// `lift_order_signals`.
+pub const ORDER_SIGNALS: Param = Param::strings(
+    "lift_order_signals",
+    &["direct", "branded_search"],
+    "visit signals whose visitors' orders are credited to posts (only `direct` and `branded_search`, which never share a session)",
+);
+/// `lift_immediate_minutes`.
+pub const IMMEDIATE_MINUTES: Param = Param::int(
+    "lift_immediate_minutes",
+    60,
+    1,
+    "the immediate window after a post, in minutes",
+);
+/// `lift_extended_hours`.
+pub const EXTENDED_HOURS: Param = Param::int(
+    "lift_extended_hours",
+    72,
+    1,
+    "the extended window after a post, in hours",
+);
+/// `lift_guard_minutes`.
+pub const GUARD_MINUTES: Param = Param::int(
+    "lift_guard_minutes",
+    10,
+    0,
+    "minutes masked after the immediate window (and 2 before publication, for clock skew)",
+);
+/// `lift_history_days` (also read by `sql/lift/`).
+pub const HISTORY_DAYS: Param = Param::int(
+    "lift_history_days",
+    42,
+    7,
+    "days of minutes read: the weeks of baseline and the posts' windows",
+);
+/// `lift_weeks`.
+pub const WEEKS: Param = Param::int(
+    "lift_weeks",
+    4,
+    1,
+    "earlier weeks behind the seasonal profile",
+);
+/// `lift_min_weeks`.
+pub const MIN_WEEKS: Param = Param::int(
+    "lift_min_weeks",
+    2,
+    1,
+    "with fewer earlier weeks than this, the profile borrows later ones",
+);
+/// `lift_smooth_minutes`.
+pub const SMOOTH_MINUTES: Param = Param::int(
+    "lift_smooth_minutes",
+    15,
+    0,
+    "half-width of the seasonal smoother, in minutes",
+);
+/// `lift_level_minutes`.
+pub const LEVEL_MINUTES: Param = Param::int(
+    "lift_level_minutes",
+    120,
+    1,
+    "half-width of the local level window, in minutes",
+);
+/// `lift_level_prior`.
+pub const LEVEL_PRIOR: Param = Param::float(
+    "lift_level_prior",
+    30.0,
+    0.0,
+    1e9,
+    "pseudo-count shrinking the local level toward 1",
+);
+/// `lift_outlier_mads`.
+pub const OUTLIER_MADS: Param = Param::float(
+    "lift_outlier_mads",
+    5.0,
+    1.0,
+    1e9,
+    "spikes this many MADs above the running median stay out of the baseline",
+);
+/// `lift_kernel_half_life_minutes`.
+pub const KERNEL_HALF_LIFE_MINUTES: Param = Param::float(
+    "lift_kernel_half_life_minutes",
+    60.0,
+    0.1,
+    1e6,
+    "prior response kernel: half-life of the fast part, in minutes",
+);
+/// `lift_kernel_slow_share`.
+pub const KERNEL_SLOW_SHARE: Param = Param::float(
+    "lift_kernel_slow_share",
+    0.3,
+    0.0,
+    1.0,
+    "prior response kernel: the slow part's share",
+);
+/// `lift_kernel_slow_half_life_hours`.
+pub const KERNEL_SLOW_HALF_LIFE_HOURS: Param = Param::float(
+    "lift_kernel_slow_half_life_hours",
+    24.0,
+    0.01,
+    1e5,
+    "prior response kernel: half-life of the slow part, in hours",
+);
+/// `lift_kernel_prior_posts`.
+pub const KERNEL_PRIOR_POSTS: Param = Param::float(
+    "lift_kernel_prior_posts",
+    5.0,
+    0.0,
+    1e9,
+    "weight of the prior kernel against the learned one, in posts",
+);
+/// `lift_refine`.
+pub const REFINE: Param = Param::int(
+    "lift_refine",
+    2,
+    1,
+    "rounds of baseline, amplitudes and kernels (more rounds drift upward)",
+);
+/// `lift_max_iterations`.
+pub const MAX_ITERATIONS: Param = Param::int(
+    "lift_max_iterations",
+    500,
+    1,
+    "EM steps per fit at most",
+);
+/// `lift_tolerance`.
+pub const TOLERANCE: Param = Param::float(
+    "lift_tolerance",
+    1e-7,
+    0.0,
+    1.0,
+    "a cycle that raises the log-likelihood by less than this share of it ends the fit",
+);
+/// `lift_placebos`.
+pub const PLACEBOS: Param = Param::int(
+    "lift_placebos",
+    200,
+    0,
+    "placebo windows per post behind the intervals and p-values",
+);
+/// `lift_confidence`.
+pub const CONFIDENCE: Param = Param::float(
+    "lift_confidence",
+    0.95,
+    0.5,
+    0.9999,
+    "confidence of `lift_low` / `lift_high`",
+);
+/// `lift_fdr`.
+pub const FDR: Param = Param::float(
+    "lift_fdr",
+    0.05,
+    1e-6,
+    1.0,
+    "q-value under which a post counts as detected",
+);
+/// `lift_order_lookback_days` (also read by `sql/lift/`).
+pub const ORDER_LOOKBACK_DAYS: Param = Param::int(
+    "lift_order_lookback_days",
+    7,
+    1,
+    "an order counts for a visit this many days before it",
+);
+/// `lift_summary_days`.
+pub const SUMMARY_DAYS: Param = Param::int(
+    "lift_summary_days",
+    28,
+    1,
+    "posts published in this many local days up to the run date enter `lift_summary`",
+);
+
+/// The parameters of the lift, in the order the docs list them.
+pub const PARAMS: &[Param] = &[
+    SIGNALS_PARAM,
+    ORDER_SIGNALS,
+    IMMEDIATE_MINUTES,
+    EXTENDED_HOURS,
+    GUARD_MINUTES,
+    HISTORY_DAYS,
+    WEEKS,
+    MIN_WEEKS,
+    SMOOTH_MINUTES,
+    LEVEL_MINUTES,
+    LEVEL_PRIOR,
+    OUTLIER_MADS,
+    KERNEL_HALF_LIFE_MINUTES,
+    KERNEL_SLOW_SHARE,
+    KERNEL_SLOW_HALF_LIFE_HOURS,
+    KERNEL_PRIOR_POSTS,
+    REFINE,
+    MAX_ITERATIONS,
+    TOLERANCE,
+    PLACEBOS,
+    CONFIDENCE,
+    FDR,
+    ORDER_LOOKBACK_DAYS,
+    SUMMARY_DAYS,
+];
+
 impl Default for Settings {
+    /// The settings of a job that sets no lift parameter.
     fn default() -> Self {
-        Settings {
-            signals: ["direct", "branded_search", "product_page", "orders"]
-                .map(String::from)
-                .to_vec(),
-            order_signals: ["direct", "branded_search"].map(String::from).to_vec(),
-            immediate_minutes: 60,
-            extended_hours: 72,
-            guard_minutes: 10,
-            history_days: 42,
-            weeks: 4,
-            min_weeks: 2,
-            smooth_minutes: 15,
-            level_minutes: 120,
-            level_prior: 30.0,
-            outlier_mads: 5.0,
-            kernel_half_life_minutes: 60.0,
-            kernel_slow_share: 0.3,
-            kernel_slow_half_life_hours: 24.0,
-            kernel_prior_posts: 5.0,
-            refine: 2,
-            max_iterations: 500,
-            tolerance: 1e-7,
-            placebos: 200,
-            confidence: 0.95,
-            fdr: 0.05,
-            order_lookback_days: 7,
-            summary_days: 28,
-        }
+        Settings::from_params(&Params::new("USD", "UTC")).expect("the declared defaults are valid")
     }
 }
 
@@ -102,95 +280,64 @@ impl Default for Settings {
 pub const SIGNALS: &[&str] = &["direct", "branded_search", "product_page", "orders"];
 
 impl Settings {
-    /// Reads the settings from the job's parameters.
+    /// Reads the settings from the job's parameters (declared defaults for
+    /// those it leaves out).
     pub fn from_params(params: &Params) -> Result<Self> {
-        let mut s = Settings::default();
-        let x = &params.extra;
-        let list = |key: &str| -> Result<Option<Vec<String>>> {
-            let Some(v) = x.get(key) else { return Ok(None) };
+        let list = |p: &Param| -> Result<Vec<String>> {
+            let v = params.value(p);
             let want = "a list of signal names (direct, branded_search, product_page, orders)";
-            let arr = v.as_array().ok_or_else(|| bad(key, want, v))?;
+            let arr = v.as_array().ok_or_else(|| bad(p.name, want, &v))?;
             let mut out = Vec::new();
             for item in arr {
-                let name = item.as_str().ok_or_else(|| bad(key, want, v))?;
+                let name = item.as_str().ok_or_else(|| bad(p.name, want, &v))?;
                 if !SIGNALS.contains(&name) {
-                    return Err(bad(key, want, v));
+                    return Err(bad(p.name, want, &v));
                 }
                 if !out.iter().any(|o: &String| o == name) {
                     out.push(name.to_string());
                 }
             }
-            Ok(Some(out))
+            Ok(out)
         };
-        if let Some(v) = list("lift_signals")? {
-            s.signals = v;
+        let signals = list(&SIGNALS_PARAM)?;
+        let order_signals = list(&ORDER_SIGNALS)?;
+        if order_signals
+            .iter()
+            .any(|n| n != "direct" && n != "branded_search")
+        {
+            return Err(Error::Config(
+                "params.extra.lift_order_signals may hold only direct and branded_search: \
+                 they never share a session, so no order is credited twice"
+                    .into(),
+            ));
         }
-        if let Some(v) = list("lift_order_signals")? {
-            if v.iter().any(|n| n != "direct" && n != "branded_search") {
-                return Err(Error::Config(
-                    "params.extra.lift_order_signals may hold only direct and branded_search: \
-                     they never share a session, so no order is credited twice"
-                        .into(),
-                ));
-            }
-            s.order_signals = v;
-        }
-        let int = |key: &str, min: i64, slot: &mut usize| -> Result<()> {
-            if let Some(v) = x.get(key) {
-                match v.as_integer() {
-                    Some(n) if n >= min => *slot = n as usize,
-                    _ => return Err(bad(key, &format!("an integer >= {min}"), v)),
-                }
-            }
-            Ok(())
+        let int = |p: &Param| -> Result<usize> { Ok(params.int(p)? as usize) };
+        let s = Settings {
+            signals,
+            order_signals,
+            immediate_minutes: int(&IMMEDIATE_MINUTES)?,
+            extended_hours: int(&EXTENDED_HOURS)?,
+            guard_minutes: int(&GUARD_MINUTES)?,
+            history_days: int(&HISTORY_DAYS)?,
+            weeks: int(&WEEKS)?,
+            min_weeks: int(&MIN_WEEKS)?,
+            smooth_minutes: int(&SMOOTH_MINUTES)?,
+            level_minutes: int(&LEVEL_MINUTES)?,
+            level_prior: params.float(&LEVEL_PRIOR)?,
+            outlier_mads: params.float(&OUTLIER_MADS)?,
+            kernel_half_life_minutes: params.float(&KERNEL_HALF_LIFE_MINUTES)?,
+            kernel_slow_share: params.float(&KERNEL_SLOW_SHARE)?,
+            kernel_slow_half_life_hours: params.float(&KERNEL_SLOW_HALF_LIFE_HOURS)?,
+            kernel_prior_posts: params.float(&KERNEL_PRIOR_POSTS)?,
+            refine: int(&REFINE)?,
+            max_iterations: int(&MAX_ITERATIONS)?,
+            tolerance: params.float(&TOLERANCE)?,
+            placebos: int(&PLACEBOS)?,
+            confidence: params.float(&CONFIDENCE)?,
+            fdr: params.float(&FDR)?,
+            order_lookback_days: int(&ORDER_LOOKBACK_DAYS)?,
+            summary_days: int(&SUMMARY_DAYS)?,
         };
-        int("lift_immediate_minutes", 1, &mut s.immediate_minutes)?;
-        int("lift_extended_hours", 1, &mut s.extended_hours)?;
-        int("lift_guard_minutes", 0, &mut s.guard_minutes)?;
-        int("lift_history_days", 7, &mut s.history_days)?;
-        int("lift_weeks", 1, &mut s.weeks)?;
-        int("lift_min_weeks", 1, &mut s.min_weeks)?;
-        int("lift_smooth_minutes", 0, &mut s.smooth_minutes)?;
-        int("lift_level_minutes", 1, &mut s.level_minutes)?;
-        int("lift_refine", 1, &mut s.refine)?;
-        int("lift_max_iterations", 1, &mut s.max_iterations)?;
-        int("lift_placebos", 0, &mut s.placebos)?;
-        int("lift_order_lookback_days", 1, &mut s.order_lookback_days)?;
-        int("lift_summary_days", 1, &mut s.summary_days)?;
-        let float = |key: &str, lo: f64, hi: f64, slot: &mut f64| -> Result<()> {
-            if let Some(v) = x.get(key) {
-                let f = v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
-                match f {
-                    Some(f) if f >= lo && f <= hi => *slot = f,
-                    _ => return Err(bad(key, &format!("a number in [{lo}, {hi}]"), v)),
-                }
-            }
-            Ok(())
-        };
-        float("lift_level_prior", 0.0, 1e9, &mut s.level_prior)?;
-        float("lift_outlier_mads", 1.0, 1e9, &mut s.outlier_mads)?;
-        float(
-            "lift_kernel_half_life_minutes",
-            0.1,
-            1e6,
-            &mut s.kernel_half_life_minutes,
-        )?;
-        float("lift_kernel_slow_share", 0.0, 1.0, &mut s.kernel_slow_share)?;
-        float(
-            "lift_kernel_slow_half_life_hours",
-            0.01,
-            1e5,
-            &mut s.kernel_slow_half_life_hours,
-        )?;
-        float(
-            "lift_kernel_prior_posts",
-            0.0,
-            1e9,
-            &mut s.kernel_prior_posts,
-        )?;
-        float("lift_tolerance", 0.0, 1.0, &mut s.tolerance)?;
-        float("lift_confidence", 0.5, 0.9999, &mut s.confidence)?;
-        float("lift_fdr", 1e-6, 1.0, &mut s.fdr)?;
         if s.immediate_minutes > s.extended_hours * 60 {
             return Err(Error::Config(format!(
                 "params.extra.lift_immediate_minutes ({}) must not exceed the extended window ({} h)",

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use super::book::{Line, Payout};
 use crate::error::{Error, Result};
 use crate::money::big;
-use crate::runner::days_since_epoch;
+use crate::time::days_since_epoch;
 
 fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -184,7 +184,7 @@ impl<'a> Cols<'a> {
 
     /// A string column (any string encoding).
     pub fn strings(&self, name: &str) -> Result<StringArray> {
-        crate::transforms::strings(self.batch, self.input, name)
+        crate::builtin::strings(self.batch, self.input, name)
     }
 
     /// A decimal column as exact values.

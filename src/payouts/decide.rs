@@ -12,10 +12,12 @@ use url::Url;
 
 use super::arrow_io::{lines_batch, payouts_batch, read_lines, read_payouts};
 use super::book::{Line, Payout};
-use super::ledger::{Decision, Entry, Ledger};
+use super::approval::{Decision, KIND};
 use super::snapshot::to_json;
 use crate::error::{Error, Result};
-use crate::runner::session::{SessionOptions, session};
+use crate::lease::Lease;
+use crate::ledger::{Entry, Ledger, NewEntry};
+use crate::session::{SessionOptions, session};
 use crate::storage::Storage;
 use crate::tables::ResultStore;
 
@@ -130,8 +132,20 @@ pub fn show(book: &Book, payout_id: &str) -> Result<(RecordBatch, RecordBatch)> 
     Ok((payouts_batch(&p)?, lines_batch(&l)?))
 }
 
+/// The payouts ledger under `output`, verified against its head record and
+/// every head a run recorded in `runs` (exit 65 when it was edited).
+pub async fn verified_ledger(storage: &Storage, output: &Url) -> Result<Ledger> {
+    let anchors = match ResultStore::new(storage.clone(), output.clone()) {
+        Ok(results) => crate::ledger::recorded_heads(&results).await?,
+        Err(_) => Vec::new(),
+    };
+    Ledger::load(storage, output, KIND, &anchors).await
+}
+
 /// Records a decision on a pending payout. Refused (exit 77) when the payout
-/// was already decided or is not pending; the ledger is verified first.
+/// was already decided or is not pending; the ledger is verified first. The
+/// decision is a write to the output root, so it takes the root's lease
+/// (exit 75 while a run holds it).
 pub async fn decide(
     storage: &Storage,
     output: &Url,
@@ -140,6 +154,7 @@ pub async fn decide(
     by: &str,
     note: Option<String>,
     now: DateTime<Utc>,
+    lease_timeout: std::time::Duration,
 ) -> Result<Entry> {
     if by.trim().is_empty() {
         return Err(Error::Usage("--by must name the person deciding".into()));
@@ -149,11 +164,35 @@ pub async fn decide(
             "a rejection needs --note saying why (the creator sees it)".into(),
         ));
     }
-    let mut ledger = Ledger::load(storage, output).await?;
+    let acquired = Lease::acquire(
+        storage,
+        output,
+        &format!("payouts {} {payout_id}", decision.as_str()),
+        &uuid::Uuid::now_v7().to_string(),
+        lease_timeout,
+    )
+    .await?;
+    let outcome = decide_holding(storage, output, payout_id, decision, by, note, now).await;
+    let released = acquired.lease.release().await;
+    let entry = outcome?;
+    released?;
+    Ok(entry)
+}
+
+async fn decide_holding(
+    storage: &Storage,
+    output: &Url,
+    payout_id: &str,
+    decision: Decision,
+    by: &str,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Entry> {
+    let mut ledger = verified_ledger(storage, output).await?;
     if let Some(e) = ledger.decision(payout_id) {
         return Err(Error::Refused(format!(
             "payout {payout_id} was already {} by {} at {} (ledger entry {}); a decision is final",
-            e.decision.status(),
+            Decision::parse(&e.decision)?.status(),
             e.by,
             e.at.to_rfc3339(),
             e.seq
@@ -168,18 +207,17 @@ pub async fn decide(
             payout.status
         )));
     }
-    let entry = Entry {
-        seq: 0,
+    let mut content = serde_json::Map::new();
+    content.insert("payout".into(), to_json(&[p])?.remove(0));
+    content.insert("lines".into(), serde_json::Value::Array(to_json(&[l])?));
+    let entry = NewEntry {
         at: now,
-        decision,
-        payout_id: payout_id.to_string(),
+        decision: decision.as_str().into(),
+        subject_id: payout_id.to_string(),
         by: by.trim().to_string(),
         note,
         as_of: book.as_of,
-        payout: to_json(&[p])?.remove(0),
-        lines: to_json(&[l])?,
-        prev_hash: String::new(),
-        hash: String::new(),
+        content,
     };
     ledger.append(storage, output, entry).await
 }
@@ -193,14 +231,14 @@ pub async fn export_approved(
     period: Option<&str>,
     payout_id: Option<&str>,
 ) -> Result<RecordBatch> {
-    let ledger = Ledger::load(storage, output).await?;
+    let ledger = verified_ledger(storage, output).await?;
     if let Some(id) = payout_id {
         match ledger.decision(id) {
-            Some(e) if e.decision == Decision::Approve => {}
+            Some(e) if e.decision == Decision::Approve.as_str() => {}
             Some(e) => {
                 return Err(Error::Refused(format!(
                     "payout {id} was {} by {}; only approved payouts are exported",
-                    e.decision.status(),
+                    Decision::parse(&e.decision)?.status(),
                     e.by
                 )));
             }

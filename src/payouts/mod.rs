@@ -10,7 +10,7 @@
 pub mod arrow_io;
 pub mod book;
 pub mod decide;
-pub mod ledger;
+pub mod approval;
 pub mod rules;
 pub mod simulate;
 pub mod snapshot;
@@ -20,14 +20,29 @@ use std::collections::BTreeMap;
 use arrow::array::{Array, AsArray, ListArray, StructArray};
 use bigdecimal::BigDecimal;
 
+use datafusion::prelude::DataFrame;
+
+use crate::builtin::{self, Context, Table};
 use crate::error::{Error, Result};
 use crate::money::big;
-use crate::transforms::{Table, TransformContext};
+use crate::params::Param;
 use arrow_io::Cols;
 use book::Decided;
 use rules::{Candidate, Plan};
 
-const CANDIDATES: &str = "sql/payouts/010_candidates.sql";
+/// The label of the candidates input in error messages.
+const CANDIDATES: &str = "the payouts step's candidates input";
+
+/// `payout_history_days` (read by `sql/payouts/010_candidates.sql`).
+pub const HISTORY_DAYS: Param = Param::int(
+    "payout_history_days",
+    120,
+    1,
+    "orders of this many days up to the run date have their commissions (re)computed each run",
+);
+
+/// The parameters of payouts.
+pub const PARAMS: &[Param] = &[HISTORY_DAYS];
 
 fn tiers_at(list: &ListArray, i: usize) -> Result<Vec<(BigDecimal, BigDecimal)>> {
     if list.is_null(i) {
@@ -175,8 +190,9 @@ pub fn read_decided(decisions: &Table, lines: &Table) -> Result<Vec<Decided>> {
 }
 
 /// The built-in: candidates, decisions, decided lines → payout_lines, payouts.
-pub fn run_tables(inputs: Vec<Table>, ctx: &TransformContext<'_>) -> Result<Vec<Table>> {
-    let [cands, decisions, decided_lines]: [Table; 3] = inputs
+pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
+    let [cands, decisions, decided_lines]: [Table; 3] = builtin::collect_all(inputs)
+        .await?
         .try_into()
         .map_err(|_| Error::Config("the payouts built-in takes three inputs".into()))?;
     let candidates = read_candidates(&cands)?;

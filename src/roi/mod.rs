@@ -6,7 +6,19 @@ use chrono::NaiveDate;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::params::Param;
 use crate::storage::Storage;
+
+/// `roi_prior_orders` (read by `sql/roi/030_performance_by.sql`).
+pub const PRIOR_ORDERS: Param = Param::int(
+    "roi_prior_orders",
+    20,
+    1,
+    "`performance_by` shrinks a key's ROAS toward the pooled ROAS with weight orders / (orders + this)",
+);
+
+/// The parameters of ROI.
+pub const PARAMS: &[Param] = &[PRIOR_ORDERS];
 
 /// The stable columns of the finance export, in order.
 pub const EXPORT_COLUMNS: &[&str] = &[
@@ -98,10 +110,20 @@ pub async fn export(
             cols.join(", ")
         )
     };
-    let batches = match crate::query::query(storage, input, output, &build(true)).await {
-        Ok(b) => b,
-        Err(_) => crate::query::query(storage, input, output, &build(false)).await?,
+    // Display names come from the input's creators when the input is at
+    // hand; the export works from the results alone otherwise. Any other
+    // failure surfaces.
+    let names = match crate::catalog::load::discover(storage, input).await {
+        Ok(found) => found
+            .iter()
+            .any(|d| d.spec.name == "creators" && !d.files.is_empty()),
+        Err(Error::MissingInput(m)) => {
+            tracing::warn!("creators not read, so display_name is empty: {m}");
+            false
+        }
+        Err(e) => return Err(e),
     };
+    let batches = crate::query::query(storage, input, output, &build(names)).await?;
     if batches.iter().all(|b| b.num_rows() == 0) {
         return Err(Error::MissingInput(format!(
             "creator_roi has no {kind} rows for {period}: run the nightly job for a date in it"

@@ -1,19 +1,70 @@
-//! Job specs: a TOML file in `jobs/` naming the job's parameters and its
-//! steps. A step is a SQL file from `sql/` or a built-in transform; either way
-//! it names the tables it requires and the result table it writes.
+//! Job specs: a TOML file naming the job's parameters, views and steps. A
+//! step is a SQL file from `sql/` or a built-in transform; either way it
+//! names what it reads from earlier steps and missing-able inputs
+//! (`requires`) and the result tables it writes.
 //!
-//! Paths inside a job are relative to the project root: the folder that holds
-//! the job's `jobs/` folder (or the job file's own folder when it is not in one).
+//! Where a job's files come from: a job given as a file reads its SQL from
+//! disk, relative to the project root (the folder that holds the job's `jobs/`
+//! folder, or the job file's own folder when it is not in one); the bundled
+//! job (`halo run` without a JOB argument) reads the SQL bundled in the
+//! binary, so it runs from any directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::catalog::contract as inputs;
 use crate::error::{Error, Result};
-use crate::sqltext::{date_literal, quote_str, timestamp_literal};
+use crate::params::Params;
+use crate::tables::contract::{self as results, ResultTable};
+
+/// Where a job's SQL files are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sources {
+    /// A folder on disk (the project root).
+    Dir(PathBuf),
+    /// The files bundled in the binary (`crate::bundled`).
+    Bundled,
+}
+
+impl Sources {
+    /// The text of `file` (a path relative to the project root).
+    pub fn read(&self, file: &Path) -> Result<String> {
+        match self {
+            Sources::Dir(root) => {
+                let path = root.join(file);
+                std::fs::read_to_string(&path)
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))
+            }
+            Sources::Bundled => crate::bundled::file(&slashed(file))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::Config(format!("{} is not among the bundled SQL files", file.display()))
+                }),
+        }
+    }
+
+    fn exists(&self, file: &Path) -> bool {
+        match self {
+            Sources::Dir(root) => root.join(file).exists(),
+            Sources::Bundled => crate::bundled::file(&slashed(file)).is_some(),
+        }
+    }
+
+    /// How `file` is named in messages: its path on disk, or `bundled:<path>`.
+    pub fn label(&self, file: &Path) -> String {
+        match self {
+            Sources::Dir(root) => root.join(file).display().to_string(),
+            Sources::Bundled => format!("bundled:{}", slashed(file)),
+        }
+    }
+}
+
+fn slashed(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
 
 /// A parsed job.
 #[derive(Debug, Clone)]
@@ -28,33 +79,12 @@ pub struct Job {
     pub views: Vec<View>,
     /// Steps in order.
     pub steps: Vec<Step>,
-    /// The file it came from.
-    pub path: PathBuf,
-    /// The folder paths are relative to.
-    pub root: PathBuf,
-}
-
-/// The parameters every job has, plus free-form ones.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// ISO 4217 code all money is reported in.
-    pub base_currency: String,
-    /// IANA time zone days are cut in.
-    pub timezone: String,
-    /// Terms that make a search query "branded".
-    #[serde(default)]
-    pub brand_terms: Vec<String>,
-    /// Lookback for attribution, in days.
-    #[serde(default = "default_lookback")]
-    pub lookback_days: u32,
-    /// Further parameters, for analysts' SQL.
-    #[serde(default)]
-    pub extra: BTreeMap<String, toml::Value>,
-}
-
-fn default_lookback() -> u32 {
-    30
+    /// Result tables the job declares for its own steps.
+    pub tables: Vec<ResultTable>,
+    /// Where it came from (a path, or `bundled:jobs/nightly.toml`).
+    pub origin: String,
+    /// Where its SQL files are read from.
+    pub sources: Sources,
 }
 
 /// How a step computes its output.
@@ -95,7 +125,10 @@ pub struct Step {
     /// The result tables it writes: one for SQL, the transform's list for a
     /// built-in.
     pub outputs: Vec<String>,
-    /// Input tables that must be present; the step is skipped otherwise.
+    /// What the step depends on: input tables that must be present, and
+    /// outputs of earlier steps it reads (itself or as `<table>_history`).
+    /// The step is skipped when one is absent or was skipped. Checked against
+    /// the tables its SQL actually reads.
     pub requires: Vec<String>,
     /// SQL files whose rows are violations: any row stops the run (exit 65).
     pub checks: Vec<PathBuf>,
@@ -119,6 +152,8 @@ struct RawJob {
     #[serde(default)]
     views: Vec<View>,
     steps: Vec<RawStep>,
+    #[serde(default)]
+    tables: Vec<ResultTable>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,49 +177,54 @@ struct RawStep {
 }
 
 impl Step {
-    /// How many of [`Job::files_of`] are inputs (the rest are checks).
-    pub fn input_count(&self) -> usize {
+    /// The SQL files that compute its inputs, in order.
+    pub fn input_files(&self) -> &[PathBuf] {
         match &self.kind {
-            StepKind::Sql(_) => 1,
-            StepKind::Builtin { inputs, .. } => inputs.len(),
+            StepKind::Sql(p) => std::slice::from_ref(p),
+            StepKind::Builtin { inputs, .. } => inputs,
         }
     }
 }
 
-/// The error for a `[params.extra]` entry of the wrong shape.
-pub fn bad_param(key: &str, want: &str, got: &toml::Value) -> Error {
-    Error::Config(format!("params.extra.{key} must be {want}, got {got}"))
-}
-
-/// Table names a step may not write: the inputs, and halo's own tables.
+/// Table names a step may not write: halo's own tables.
 pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
 
-impl Job {
-    /// The rolling range of result table `name`, if a step declares one.
-    pub fn rolling_days(&self, name: &str) -> Option<u32> {
-        self.steps
-            .iter()
-            .find_map(|s| s.rolling_days.get(name).copied())
-    }
+/// Prefixes of the parameters the domains declare: a `[params.extra]` key
+/// with one of them must be a declared parameter (a typo is exit 78, not a
+/// default silently used).
+const DECLARED_PREFIXES: &[&str] = &["attribution_", "lift_", "momentum_", "payout_", "roi_"];
 
-    /// Reads and checks a job file.
+impl Job {
+    /// Reads and checks a job file; its SQL is read from disk.
     pub fn load(path: &Path) -> Result<Job> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read job file {}: {e}", path.display())))?;
-        let raw: RawJob = toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("job file {}: {e}", path.display())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let root = if dir.file_name().is_some_and(|n| n == "jobs") {
             dir.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
             dir.to_path_buf()
         };
-        let job = Job::from_raw(raw, path.to_path_buf(), root)?;
+        Job::parse(&text, path.display().to_string(), Sources::Dir(root))
+    }
+
+    /// The job bundled in the binary at `path` (see `crate::bundled`).
+    pub fn bundled(path: &str) -> Result<Job> {
+        let text = crate::bundled::file(path)
+            .ok_or_else(|| Error::Config(format!("no bundled job {path}")))?;
+        Job::parse(text, format!("bundled:{path}"), Sources::Bundled)
+    }
+
+    /// Parses and checks job text.
+    pub fn parse(text: &str, origin: String, sources: Sources) -> Result<Job> {
+        let raw: RawJob =
+            toml::from_str(text).map_err(|e| Error::Config(format!("job {origin}: {e}")))?;
+        let job = Job::from_raw(raw, origin, sources)?;
         job.check()?;
         Ok(job)
     }
 
-    fn from_raw(raw: RawJob, path: PathBuf, root: PathBuf) -> Result<Job> {
+    fn from_raw(raw: RawJob, origin: String, sources: Sources) -> Result<Job> {
         let mut steps = Vec::new();
         for s in raw.steps {
             let inputs = match (s.input, s.inputs) {
@@ -193,8 +233,7 @@ impl Job {
                 (None, None) => None,
                 _ => {
                     return Err(Error::Config(format!(
-                        "job {}: step {} needs exactly one of `input = FILE` and `inputs = [FILES]`",
-                        path.display(),
+                        "job {origin}: step {} needs exactly one of `input = FILE` and `inputs = [FILES]`",
                         s.name
                     )));
                 }
@@ -204,8 +243,7 @@ impl Job {
                 (None, Some(name), Some(inputs)) => StepKind::Builtin { name, inputs },
                 _ => {
                     return Err(Error::Config(format!(
-                        "job {}: step {} needs either `sql = FILE` or `builtin = NAME` with `input = FILE`",
-                        path.display(),
+                        "job {origin}: step {} needs either `sql = FILE` or `builtin = NAME` with `input = FILE`",
                         s.name
                     )));
                 }
@@ -215,23 +253,20 @@ impl Job {
                 (None, Some(many)) if !many.is_empty() => many,
                 _ => {
                     return Err(Error::Config(format!(
-                        "job {}: step {} needs exactly one of `output = TABLE` and `outputs = [TABLES]`",
-                        path.display(),
+                        "job {origin}: step {} needs exactly one of `output = TABLE` and `outputs = [TABLES]`",
                         s.name
                     )));
                 }
             };
             if matches!(kind, StepKind::Sql(_)) && outputs.len() != 1 {
                 return Err(Error::Config(format!(
-                    "job {}: SQL step {} writes exactly one table",
-                    path.display(),
+                    "job {origin}: SQL step {} writes exactly one table",
                     s.name
                 )));
             }
             if let Some(bad) = s.rolling_days.keys().find(|k| !outputs.contains(k)) {
                 return Err(Error::Config(format!(
-                    "job {}: step {} declares rolling_days for {bad}, which it does not write",
-                    path.display(),
+                    "job {origin}: step {} declares rolling_days for {bad}, which it does not write",
                     s.name
                 )));
             }
@@ -251,13 +286,51 @@ impl Job {
             params: raw.params,
             views: raw.views,
             steps,
-            path,
-            root,
+            tables: raw.tables,
+            origin,
+            sources,
         })
     }
 
+    /// The declaration of result table `name`: the job's own, else halo's.
+    pub fn table(&self, name: &str) -> Option<&ResultTable> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name)
+            .or_else(|| results::table(name))
+    }
+
+    /// The step that writes result table `name`.
+    pub fn writer_of(&self, name: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.outputs.iter().any(|o| o == name))
+    }
+
+    /// The rolling range of result table `name`, if a step declares one.
+    pub fn rolling_days(&self, name: &str) -> Option<u32> {
+        self.steps
+            .iter()
+            .find_map(|s| s.rolling_days.get(name).copied())
+    }
+
+    /// The text of one of the job's SQL files.
+    pub fn read(&self, file: &Path) -> Result<String> {
+        self.sources.read(file)
+    }
+
+    /// How one of the job's SQL files is named in messages.
+    pub fn label(&self, file: &Path) -> String {
+        self.sources.label(file)
+    }
+
+    /// The reporting time zone.
+    pub fn tz(&self) -> Result<Tz> {
+        self.params
+            .tz()
+            .map_err(|e| e.context(format!("job {}", self.origin)))
+    }
+
     fn check(&self) -> Result<()> {
-        let where_ = self.path.display();
+        let where_ = &self.origin;
         if iso_currency::Currency::from_code(&self.params.base_currency).is_none() {
             return Err(Error::Config(format!(
                 "job {where_}: params.base_currency '{}' is not an ISO 4217 code",
@@ -265,14 +338,26 @@ impl Job {
             )));
         }
         self.tz()?;
-        let mut seen = std::collections::HashSet::new();
-        let outputs: std::collections::HashSet<&str> = self
+        self.check_params()?;
+        let mut seen = HashSet::new();
+        for t in &self.tables {
+            t.check_declaration()
+                .map_err(|e| e.context(format!("job {where_}")))?;
+            if results::table(&t.name).is_some() || !seen.insert(t.name.as_str()) {
+                return Err(Error::Config(format!(
+                    "job {where_}: [[tables]] declares {}, which is already declared (by halo or earlier in the job)",
+                    t.name
+                )));
+            }
+        }
+        let outputs: HashSet<&str> = self
             .steps
             .iter()
             .flat_map(|s| s.outputs.iter().map(String::as_str))
             .collect();
+        let mut seen = HashSet::new();
         for v in &self.views {
-            if crate::catalog::contract::table(&v.name).is_some()
+            if inputs::table(&v.name).is_some()
                 || outputs.contains(v.name.as_str())
                 || !seen.insert(v.name.as_str())
             {
@@ -281,16 +366,16 @@ impl Job {
                     v.name
                 )));
             }
-            if !self.root.join(&v.sql).exists() {
+            if !self.sources.exists(&v.sql) {
                 return Err(Error::Config(format!(
                     "job {where_}: view {} names {}, which does not exist",
                     v.name,
-                    self.root.join(&v.sql).display()
+                    self.label(&v.sql)
                 )));
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut seen_outputs = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
+        let mut earlier: BTreeSet<&str> = BTreeSet::new();
         for s in &self.steps {
             if !seen.insert(s.name.as_str()) {
                 return Err(Error::Config(format!(
@@ -304,30 +389,62 @@ impl Job {
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
                 if !valid_name
-                    || crate::catalog::contract::table(output).is_some()
+                    || inputs::table(output).is_some()
                     || RESERVED_OUTPUTS.contains(&output.as_str())
-                    || !seen_outputs.insert(output.as_str())
+                    || earlier.contains(output.as_str())
+                    || s.outputs.iter().filter(|o| *o == output).count() > 1
                 {
                     return Err(Error::Config(format!(
                         "job {where_}: step {} writes '{output}', which is not a valid result table name (lower-case, digits, '_'; not an input table, not runs or rejects, not written by another step)",
                         s.name
                     )));
                 }
+                match self.table(output) {
+                    Some(t) => {
+                        let rolling = s.rolling_days.contains_key(output);
+                        let want = if rolling {
+                            results::Partition::EventDate
+                        } else {
+                            results::Partition::RunDate
+                        };
+                        if t.partition != want && !s.scratch {
+                            return Err(Error::Config(format!(
+                                "job {where_}: step {} writes {output}, declared as partitioned by {:?}, but the step {}",
+                                s.name,
+                                t.partition,
+                                if rolling { "declares rolling_days for it" } else { "does not declare rolling_days for it" }
+                            )));
+                        }
+                    }
+                    None if s.scratch => {}
+                    None => {
+                        return Err(Error::Config(format!(
+                            "job {where_}: step {} writes '{output}', which no result table declaration describes; \
+                             declare it in the job's [[tables]] (see docs/jobs.md)",
+                            s.name
+                        )));
+                    }
+                }
             }
             for r in &s.requires {
-                if crate::catalog::contract::table(r).is_none() {
+                if inputs::table(r).is_none() && !earlier.contains(r.as_str()) {
+                    let why = if outputs.contains(r.as_str()) {
+                        "is written by a later step"
+                    } else {
+                        "is neither an input table nor an earlier step's output"
+                    };
                     return Err(Error::Config(format!(
-                        "job {where_}: step {} requires '{r}', which is not an input table",
+                        "job {where_}: step {} requires '{r}', which {why}",
                         s.name
                     )));
                 }
             }
             if let StepKind::Builtin { name, inputs } = &s.kind {
-                let Some(b) = crate::transforms::lookup(name) else {
+                let Some(b) = super::builtins::lookup(name) else {
                     return Err(Error::Config(format!(
                         "job {where_}: step {} uses unknown built-in '{name}' (known: {})",
                         s.name,
-                        crate::transforms::names().join(", ")
+                        super::builtins::names().join(", ")
                     )));
                 };
                 if inputs.len() != b.inputs.len() || s.outputs != b.outputs {
@@ -340,226 +457,61 @@ impl Job {
                     )));
                 }
             }
-            for f in self.files_of(s) {
-                if !f.exists() {
+            for f in s.input_files().iter().chain(&s.checks) {
+                if !self.sources.exists(f) {
                     return Err(Error::Config(format!(
                         "job {where_}: step {} names {}, which does not exist",
                         s.name,
-                        f.display()
+                        self.label(f)
                     )));
                 }
             }
+            earlier.extend(s.outputs.iter().map(String::as_str));
         }
         Ok(())
     }
 
-    /// The SQL files a step reads, resolved against the project root: its
-    /// inputs (see [`Step::input_count`]), then its checks.
-    pub fn files_of(&self, step: &Step) -> Vec<PathBuf> {
-        let mut v = match &step.kind {
-            StepKind::Sql(p) => vec![self.root.join(p)],
-            StepKind::Builtin { inputs, .. } => inputs.iter().map(|i| self.root.join(i)).collect(),
-        };
-        v.extend(step.checks.iter().map(|c| self.root.join(c)));
-        v
-    }
-
-    /// The reporting time zone.
-    pub fn tz(&self) -> Result<Tz> {
-        self.params.timezone.parse::<Tz>().map_err(|_| {
-            Error::Config(format!(
-                "job {}: params.timezone '{}' is not an IANA time zone",
-                self.path.display(),
-                self.params.timezone
-            ))
-        })
-    }
-}
-
-/// The instant (UTC microseconds) a local day starts at in `tz`.
-pub fn day_start_micros(date: NaiveDate, tz: Tz) -> i64 {
-    use chrono::TimeZone;
-    let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
-    // On a DST gap at midnight the day starts at the first valid instant.
-    let local = tz
-        .from_local_datetime(&midnight)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                .earliest()
-        })
-        .expect("a day has a first instant");
-    local.timestamp_micros()
-}
-
-/// A case-insensitive regular expression matching any brand term, or NULL
-/// (which matches nothing) when there are none.
-fn brand_pattern(terms: &[String]) -> String {
-    if terms.is_empty() {
-        return "NULL".into();
-    }
-    let escaped: Vec<String> = terms
-        .iter()
-        .map(|t| {
-            t.to_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == ' ' {
-                        c.to_string()
-                    } else {
-                        format!("\\{c}")
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    quote_str(&escaped.join("|"))
-}
-
-/// Renders a SQL template: `${name}` becomes a literal. Known names: `date`,
-/// `day_start`, `day_end`, `lookback_start`, `run_id`, every param
-/// (`base_currency`, `timezone`, `brand_terms` as a comma-separated list of
-/// strings, `lookback_days`) and every `[params.extra]` entry.
-pub fn render(
-    template: &str,
-    file: &Path,
-    job: &Job,
-    date: NaiveDate,
-    run_id: &str,
-) -> Result<String> {
-    let tz = job.tz()?;
-    let next = date
-        .succ_opt()
-        .ok_or_else(|| Error::Usage(format!("date {date} is out of range")))?;
-    let lookback_start = date - chrono::Duration::days(i64::from(job.params.lookback_days) - 1);
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    vars.insert("date".into(), date_literal(date));
-    vars.insert(
-        "day_start".into(),
-        timestamp_literal(day_start_micros(date, tz)),
-    );
-    vars.insert(
-        "day_end".into(),
-        timestamp_literal(day_start_micros(next, tz)),
-    );
-    vars.insert(
-        "lookback_start".into(),
-        timestamp_literal(day_start_micros(lookback_start, tz)),
-    );
-    vars.insert("lookback_start_date".into(), date_literal(lookback_start));
-    vars.insert("run_id".into(), quote_str(run_id));
-    vars.insert("base_currency".into(), quote_str(&job.params.base_currency));
-    vars.insert("timezone".into(), quote_str(&job.params.timezone));
-    vars.insert("lookback_days".into(), job.params.lookback_days.to_string());
-    vars.insert(
-        "lookback_interval".into(),
-        format!("INTERVAL '{} days'", job.params.lookback_days),
-    );
-    let terms = if job.params.brand_terms.is_empty() {
-        "NULL".to_string()
-    } else {
-        job.params
-            .brand_terms
-            .iter()
-            .map(|t| quote_str(&t.to_lowercase()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    vars.insert("brand_terms".into(), terms);
-    vars.insert(
-        "brand_terms_pattern".into(),
-        brand_pattern(&job.params.brand_terms),
-    );
-    vars.insert(
-        "local_ts_type".into(),
-        quote_str(&format!(
-            "Timestamp(Microsecond, Some(\"{}\"))",
-            job.params.timezone
-        )),
-    );
-    let mut day_windows: Vec<(String, i64)> =
-        vec![("lookback_days".into(), i64::from(job.params.lookback_days))];
-    for (k, v) in &job.params.extra {
-        if let (true, toml::Value::Integer(n)) = (k.ends_with("_days"), v) {
-            day_windows.push((k.clone(), *n));
-        }
-    }
-    for (k, n) in day_windows {
-        if n < 1 {
-            return Err(Error::Config(format!(
-                "job {}: {k} must be at least 1",
-                job.path.display()
-            )));
-        }
-        let first = date - chrono::Duration::days(n - 1);
-        vars.insert(
-            format!("{k}_start"),
-            timestamp_literal(day_start_micros(first, tz)),
-        );
-    }
-    for (k, v) in &job.params.extra {
-        let lit = match v {
-            toml::Value::String(s) => quote_str(s),
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            toml::Value::Array(a) => a
-                .iter()
-                .map(|x| match x {
-                    toml::Value::String(s) => quote_str(s),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => {
+    /// Declared parameters must have the right shape, and a key with a
+    /// domain's prefix must be one of its parameters.
+    fn check_params(&self) -> Result<()> {
+        let declared: Vec<&crate::params::Param> = super::builtins::params()
+            .into_iter()
+            .flat_map(|(_, ps)| ps.iter())
+            .collect();
+        for key in self.params.extra.keys() {
+            let known = declared.iter().any(|p| p.name == key);
+            if !known && DECLARED_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                let close: Vec<&str> = declared
+                    .iter()
+                    .map(|p| p.name)
+                    .filter(|n| common_prefix(n, key) >= key.len().min(n.len()) * 2 / 3)
+                    .collect();
                 return Err(Error::Config(format!(
-                    "job {}: params.extra.{k} has an unsupported type ({other})",
-                    job.path.display()
+                    "job {}: params.extra.{key} is not a parameter halo knows{}; see the parameter reference in docs/jobs.md",
+                    self.origin,
+                    if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (did you mean {}?)", close.join(" or "))
+                    }
                 )));
             }
-        };
-        vars.insert(k.clone(), lit);
+        }
+        // Each declared parameter the job sets must read as its kind.
+        for p in declared {
+            let ok = match p.default {
+                crate::params::ParamDefault::Int(_) => self.params.int(p).map(|_| ()),
+                crate::params::ParamDefault::Float(_) => self.params.float(p).map(|_| ()),
+                crate::params::ParamDefault::Str(_) => self.params.string(p).map(|_| ()),
+                crate::params::ParamDefault::Strs(_) => self.params.strings(p).map(|_| ()),
+                crate::params::ParamDefault::Floats(_) => self.params.floats(p).map(|_| ()),
+            };
+            ok.map_err(|e| e.context(format!("job {}", self.origin)))?;
+        }
+        Ok(())
     }
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let end = after.find('}').ok_or_else(|| {
-            Error::Config(format!(
-                "{}: unterminated '${{' placeholder",
-                file.display()
-            ))
-        })?;
-        let name = &after[..end];
-        let value = vars.get(name).ok_or_else(|| {
-            Error::Config(format!(
-                "{}: unknown placeholder ${{{name}}} (known: {})",
-                file.display(),
-                vars.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        out.push_str(value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn day_bounds_follow_the_time_zone_across_dst() {
-        let tz: Tz = "America/New_York".parse().unwrap();
-        let d = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(); // DST ends: a 25-hour day
-        let len = day_start_micros(d.succ_opt().unwrap(), tz) - day_start_micros(d, tz);
-        assert_eq!(len, 25 * 3_600_000_000);
-        let utc: Tz = "UTC".parse().unwrap();
-        assert_eq!(
-            day_start_micros(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(), utc),
-            86_400_000_000
-        );
-    }
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }

@@ -1,6 +1,7 @@
 //! The `runs` result table: one row per date a run attempted, appended, never
-//! replaced, so it is the audit log of every run (successful, failed or
-//! rolled back after being killed).
+//! replaced, so it is the audit log of every run: successful, failed, rolled
+//! back after being killed mid-commit, or abandoned (killed before its first
+//! commit; found and recorded by the next run, which takes over its lease).
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -14,7 +15,23 @@ use serde_json::json;
 use super::{DateOutcome, RunOptions, VERSION};
 use crate::catalog::LoadedInput;
 use crate::error::{Error, Result};
+use crate::ledger::Head;
+use crate::lease::Abandoned;
 use crate::tables::{Pending, ResultStore};
+
+/// What a `runs` row says of its attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Committed.
+    Success,
+    /// Stopped by an error; nothing of the date was committed.
+    Failed,
+    /// Killed mid-commit; the next run rolled its commits back.
+    RolledBack,
+    /// Killed before its first commit; found by the next run.
+    Abandoned,
+}
 
 /// The table's name.
 pub const TABLE: &str = "runs";
@@ -84,6 +101,15 @@ pub fn schema() -> SchemaRef {
             ]),
             true,
         ),
+        Field::new(
+            "ledger_heads",
+            list_of(vec![
+                Field::new("kind", DataType::Utf8, true),
+                Field::new("seq", DataType::Int64, true),
+                Field::new("hash", DataType::Utf8, true),
+            ]),
+            true,
+        ),
     ]))
 }
 
@@ -112,6 +138,7 @@ pub async fn record(
     loaded: &LoadedInput,
     outcome: &DateOutcome,
     started_at: DateTime<Utc>,
+    heads: &[Head],
 ) -> Result<()> {
     let rejects: Vec<_> = loaded
         .tables
@@ -149,27 +176,81 @@ pub async fn record(
         "rejects": rejects,
         "input_files": files,
         "versions": versions,
+        "ledger_heads": heads,
     });
     append(ctx, results, row).await
 }
 
 /// Appends the row of a run that was rolled back because it never finished.
-pub async fn record_aborted(
+pub async fn record_rolled_back(
     ctx: &SessionContext,
     results: &ResultStore,
     p: &Pending,
 ) -> Result<()> {
-    let now = micros(Utc::now());
+    let now = Utc::now();
     let row = json!({
         "run_id": p.run_id,
         "job": p.job,
-        "date": null,
-        "started_at": now,
-        "finished_at": now,
-        "status": "rolled_back",
+        "date": p.date.map(|d| d.format("%Y-%m-%d").to_string()),
+        "started_at": micros(p.started_at.unwrap_or(now)),
+        "finished_at": micros(now),
+        "status": RunStatus::RolledBack,
         "exit_code": 1,
         "error": "the run stopped before it finished committing; its commits were rolled back",
         "halo_version": VERSION,
     });
     append(ctx, results, row).await
 }
+
+/// Appends the row of a date attempt whose process was killed before its
+/// first commit (seen in the heartbeat of the lease it left behind).
+pub async fn record_abandoned(
+    ctx: &SessionContext,
+    results: &ResultStore,
+    a: &Abandoned,
+    job: &str,
+) -> Result<()> {
+    let Some(run_id) = &a.heartbeat.date_run_id else {
+        return Ok(());
+    };
+    let last = a.heartbeat.at.unwrap_or(a.holder.started_at);
+    let row = json!({
+        "run_id": run_id,
+        "job": job,
+        "date": a.heartbeat.date.map(|d| d.format("%Y-%m-%d").to_string()),
+        "started_at": micros(a.heartbeat.date_started_at.unwrap_or(a.holder.started_at)),
+        "finished_at": micros(last),
+        "status": RunStatus::Abandoned,
+        "exit_code": 1,
+        "error": format!(
+            "the process ({} on {} pid {}) ended before committing anything; its last heartbeat was at {}",
+            a.holder.command, a.holder.host, a.holder.pid, last.to_rfc3339()
+        ),
+        "halo_version": VERSION,
+    });
+    append(ctx, results, row).await
+}
+
+/// The run ids already in `runs` (to record an attempt once, even when a
+/// recovery is itself interrupted).
+pub async fn recorded(ctx: &SessionContext, results: &ResultStore) -> Result<Vec<String>> {
+    let Some(hidden) = super::history::register_committed(ctx, results, TABLE).await? else {
+        return Ok(Vec::new());
+    };
+    let batches = ctx
+        .sql(&format!("SELECT DISTINCT run_id FROM {hidden}"))
+        .await?
+        .collect()
+        .await?;
+    let mut ids = Vec::new();
+    for b in &batches {
+        let c = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+        let c = c
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .ok_or_else(|| Error::Internal("runs.run_id".into()))?;
+        ids.extend(c.iter().flatten().map(str::to_string));
+    }
+    Ok(ids)
+}
+

@@ -11,7 +11,7 @@ use arrow::array::{
     TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
 };
 use halo::catalog::load_validated;
-use halo::runner::session::{SessionOptions, session};
+use halo::session::{SessionOptions, session};
 use halo::storage::{Storage, parse_root};
 
 use crate::common::{halo, write_parquet};

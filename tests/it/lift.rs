@@ -11,7 +11,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use halo::generate::{GenerateOptions, generate, scale};
 use halo::lift::{self, Settings, input};
 use halo::storage::{Storage, parse_root};
-use halo::transforms::Table;
+use halo::builtin::Table;
 
 use crate::common::{run_nightly, sql_csv};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use halo::generate::{GenerateOptions, default_end, generate, scale};
-use halo::runner::session::{SessionOptions, session};
+use halo::session::{SessionOptions, session};
 use halo::storage::{Storage, parse_root};
 use object_store::memory::InMemory;
 

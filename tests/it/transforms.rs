@@ -1,7 +1,6 @@
 //! Built-in transforms against hand-computed values.
 
-use halo::transforms::TransformContext;
-use halo::transforms::creator_momentum;
+use halo::momentum;
 use polars::prelude::*;
 
 #[test]
@@ -34,14 +33,10 @@ fn creator_momentum_matches_a_hand_computation() {
     clicks.push(1000);
     orders.push(0);
     let df = df!("creator_id" => creator, "day_index" => idx, "clicks" => clicks, "code_orders" => orders).unwrap();
-    let params: halo::runner::job::Params =
-        toml::from_str("base_currency = \"USD\"\ntimezone = \"UTC\"").unwrap();
-    let ctx = TransformContext {
-        date: chrono::NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
-        params: &params,
-        rolling_days: None,
-    };
-    let out = creator_momentum::run(df, &ctx).unwrap();
+    let params = halo::params::Params::new("USD", "UTC");
+    let window = params.int(&momentum::WINDOW_DAYS).unwrap();
+    assert_eq!(window, 28, "the documented default window");
+    let out = momentum::compute(df, window).unwrap();
     assert_eq!(out.height(), 2);
     let get_f = |c: &str, r: usize| out.column(c).unwrap().f64().unwrap().get(r);
     let get_i = |c: &str, r: usize| out.column(c).unwrap().i64().unwrap().get(r);

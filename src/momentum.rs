@@ -13,43 +13,41 @@
 use arrow::array::RecordBatch;
 use polars::prelude::*;
 
-use super::TransformContext;
-use crate::error::{Error, Result};
+use crate::builtin::{self, Context, Table};
+use crate::error::Result;
+use crate::params::Param;
 
-/// Default length of the window, today included.
-pub const DEFAULT_WINDOW_DAYS: i64 = 28;
+/// Length of the window, today included.
+pub const WINDOW_DAYS: Param = Param::int(
+    "momentum_window_days",
+    28,
+    3,
+    "length of the window `creator_momentum` compares the run date against, the run date included",
+);
 
-/// The window length from the job (`params.extra.momentum_window_days`).
-pub fn window_days(ctx: &TransformContext<'_>) -> Result<i64> {
-    match ctx.params.extra.get("momentum_window_days") {
-        None => Ok(DEFAULT_WINDOW_DAYS),
-        Some(toml::Value::Integer(n)) if *n >= 3 => Ok(*n),
-        Some(other) => Err(Error::Config(format!(
-            "params.extra.momentum_window_days must be an integer of at least 3, got {other}"
-        ))),
-    }
-}
+/// The parameters this module reads.
+pub const PARAMS: &[Param] = &[WINDOW_DAYS];
 
-/// The built-in's entry point: Arrow in and out through the C Data Interface
-/// bridge, Polars inside.
-pub(super) fn run_tables(
-    inputs: Vec<super::Table>,
-    ctx: &TransformContext<'_>,
-) -> Result<Vec<super::Table>> {
-    let table = &inputs[0];
+/// The built-in: input [daily clicks and code orders per creator], output
+/// [creator_momentum]. Arrow in and out through the C Data Interface bridge,
+/// Polars inside.
+pub async fn run(inputs: Vec<datafusion::dataframe::DataFrame>, ctx: Context) -> Result<Vec<Table>> {
+    let window = ctx.params.int(&WINDOW_DAYS)?;
+    let mut inputs = builtin::collect_all(inputs).await?;
+    let table = inputs.remove(0);
     let input = if table.batches.is_empty() {
         crate::bridge::to_polars(&[RecordBatch::new_empty(table.schema.clone())])?
     } else {
         crate::bridge::to_polars(&table.batches)?
     };
-    let mut out = run(input, ctx)?;
+    let mut out = compute(input, window)?;
     let batches = crate::bridge::from_polars(&mut out)?;
-    Ok(vec![super::Table::new(batches[0].schema(), batches)])
+    Ok(vec![Table::new(batches[0].schema(), batches)])
 }
 
-/// The computation on a Polars frame (see the module docs).
-pub fn run(input: DataFrame, ctx: &TransformContext<'_>) -> Result<DataFrame> {
-    let n = window_days(ctx)?;
+/// The computation on a Polars frame (see the module docs), over a window of
+/// `n` days.
+pub fn compute(input: DataFrame, n: i64) -> Result<DataFrame> {
     let prior = (n - 1) as f64;
     let idx = col("day_index").cast(DataType::Int64);
     let clicks = col("clicks").cast(DataType::Float64);

@@ -1,4 +1,5 @@
-//! Result tables: Delta Lake tables under the output root, one folder each.
+//! Where result tables live and how they are committed: Delta Lake tables
+//! under the output root, one folder each.
 //!
 //! Promises:
 //! - a run for date D replaces exactly D's partition (`dt`) of a table, in one
@@ -59,6 +60,15 @@ pub struct Pending {
     pub job: String,
     /// Version of each table before the run's first commit (None: no table yet).
     pub before: BTreeMap<String, Option<u64>>,
+    /// The date the run computed.
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    /// When the date's attempt started.
+    #[serde(default)]
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The output root lease the run held (see `crate::lease`).
+    #[serde(default)]
+    pub lease: Option<u64>,
 }
 
 impl ResultStore {
@@ -257,6 +267,9 @@ impl ResultStore {
             .with_session_state(Arc::new(ctx.state()))
             .with_table_name(name)
             .with_save_mode(SaveMode::Append)
+            // The audit log gains columns over versions (`ledger_heads`);
+            // older rows read them as null.
+            .with_schema_mode(deltalake::operations::write::SchemaMode::Merge)
             .await
             .map_err(|e| Error::from(e).context(format!("appending to table {name} at {url}")))?;
         table
@@ -316,8 +329,16 @@ impl ResultStore {
     }
 
     /// Rolls back the commits of runs that never finished, then removes their
-    /// markers. Returns the run ids rolled back.
-    pub async fn recover(&self) -> Result<Vec<Pending>> {
+    /// markers; `record` is called for each run after its tables are rolled
+    /// back and before its marker goes (so an interrupted recovery repeats
+    /// both, and `record` must be idempotent). Only call it holding the
+    /// output root's lease: every marker then belongs to a run that is gone.
+    /// Returns the runs rolled back.
+    pub async fn recover<F, Fut>(&self, mut record: F) -> Result<Vec<Pending>>
+    where
+        F: FnMut(Pending) -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
         let pending = self.pending().await?;
         for p in &pending {
             tracing::warn!(run_id = %p.run_id, "rolling back a run that did not finish");
@@ -336,7 +357,9 @@ impl ResultStore {
                     }
                     _ => {}
                 }
+                crate::faults::point("recovery_table");
             }
+            record(p.clone()).await?;
             self.finish(&p.run_id).await?;
         }
         Ok(pending)

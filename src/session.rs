@@ -59,7 +59,7 @@ pub fn session(opts: SessionOptions) -> Result<SessionContext> {
         config = config.with_target_partitions(n.max(1));
     }
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(super::memory::HaloMemoryPool::new(
+        .with_memory_pool(Arc::new(crate::memory::HaloMemoryPool::new(
             opts.memory_limit,
         )))
         .build_arc()
