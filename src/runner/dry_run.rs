@@ -30,11 +30,18 @@ pub async fn run(opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
         .map(|d| d.spec.name)
         .collect();
     for d in &found {
-        // Plans read the typed raw tables: nothing is validated or written.
-        ctx.register_table(
-            d.spec.name,
-            ctx.table(format!("raw.{}", d.spec.name)).await?.into_view(),
-        )?;
+        // Plans need only the clean tables' schema, as a run has it (a
+        // present table's columns are nullable, like its validated rows; an
+        // absent one is the contract's): nothing is validated, read or
+        // written. The files were checked against the contract when found.
+        let fields = d
+            .spec
+            .arrow_fields()
+            .into_iter()
+            .map(|f| if d.files.is_empty() { f } else { f.with_nullable(true) })
+            .collect::<Vec<_>>();
+        let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+        ctx.register_table(d.spec.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
         summary.input_files.extend(d.files.iter().cloned());
     }
     let dates = super::resolve_dates(&ctx, opts).await?;

@@ -409,7 +409,7 @@ impl Job {
                         };
                         if t.partition != want && !s.scratch {
                             return Err(Error::Config(format!(
-                                "job {where_}: step {} writes {output}, declared as partitioned by {:?}, but the step {}",
+                                "job {where_}: step {} writes {output}, which is partitioned by {}, but the step {}",
                                 s.name,
                                 t.partition,
                                 if rolling { "declares rolling_days for it" } else { "does not declare rolling_days for it" }

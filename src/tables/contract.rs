@@ -33,6 +33,16 @@ pub enum Partition {
     Unpartitioned,
 }
 
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Partition::RunDate => "run date",
+            Partition::EventDate => "event date (rolling_days)",
+            Partition::Unpartitioned => "nothing (append-only)",
+        })
+    }
+}
+
 /// One column of a result table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +113,7 @@ impl ResultTable {
         };
         if !ok {
             return Err(Error::Config(format!(
-                "result table {}: a table partitioned by {:?} declares dt{}",
+                "result table {}: a table partitioned by {} declares dt{}",
                 self.name,
                 self.partition,
                 if self.partition == Partition::EventDate { " and as_of" } else { " exactly when it is partitioned" }

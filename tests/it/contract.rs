@@ -655,7 +655,15 @@ fn a_step_with_broken_sql_is_a_configuration_error() {
     minimal(&dir.path().join("in"));
     std::fs::write(dir.path().join("broken.sql"), "SELECT nope FROM sessions").unwrap();
     let job = dir.path().join("job.toml");
-    std::fs::write(&job, "name = \"x\"\n[params]\nbase_currency = \"USD\"\ntimezone = \"UTC\"\n[[steps]]\nname = \"a\"\nsql = \"broken.sql\"\noutput = \"a\"\n").unwrap();
+    std::fs::write(
+        &job,
+        "name = \"x\"\n[params]\nbase_currency = \"USD\"\ntimezone = \"UTC\"\n\
+         [[steps]]\nname = \"a\"\nsql = \"broken.sql\"\noutput = \"a\"\n\
+         [[tables]]\nname = \"a\"\npartition = \"run_date\"\ncolumns = [\
+         { name = \"n\", type = \"int64\", doc = \"n\" }, \
+         { name = \"dt\", type = \"date\", nullable = false, doc = \"the run date\" }]\n",
+    )
+    .unwrap();
     expect_exit(
         &[
             "run",

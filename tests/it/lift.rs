@@ -517,7 +517,10 @@ fn a_rolling_range_too_short_for_the_lift_is_a_config_error() {
             "rolling_days = { post_lift = 5 }",
             "settles only 10 days after publication",
         ),
-        ("", "must declare rolling_days"),
+        (
+            "",
+            "writes post_lift, which is partitioned by event date (rolling_days), but the step does not declare rolling_days",
+        ),
     ] {
         let job = root.join("jobs/nightly.toml");
         std::fs::write(
