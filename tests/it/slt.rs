@@ -10,7 +10,8 @@
 //! - `halo date <YYYY-MM-DD>`: the run date (default 2026-10-01);
 //! - `halo param <key> = <TOML value>`: set a `[params]` or `[params.extra]` entry;
 //! - `halo input <table> ...`: empty input tables with the contract's clean
-//!   schema, to `INSERT INTO`;
+//!   schema, to `INSERT INTO` (every input table starts out empty, as an
+//!   absent one is in a run; this empties it again);
 //! - `halo result <table> ...`: empty result tables of their declared schema,
 //!   as `<table>` and `<table>_history`;
 //! - `halo decisions`: `payout_decisions` and `payout_decided_lines` with no
@@ -56,13 +57,28 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let job = Job::load(&Path::new(ROOT).join("jobs/nightly.toml")).unwrap();
-        Setup {
+        let setup = Setup {
             ctx: halo::session::session(halo::session::SessionOptions::default()).unwrap(),
             params: job.params.clone(),
             job,
             date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
             rendered: BTreeSet::new(),
+        };
+        // As in a run, every input table exists; one nobody fills is empty.
+        for t in halo::catalog::TABLES.iter() {
+            setup.input(t.name).unwrap();
         }
+        setup
+    }
+
+    fn input(&self, t: &str) -> Result<(), String> {
+        let spec = halo::catalog::contract::table(t).ok_or(format!("no input table {t}"))?;
+        let fields: Vec<_> = spec
+            .arrow_fields()
+            .into_iter()
+            .map(|f| f.with_nullable(true))
+            .collect();
+        self.empty(t, Arc::new(arrow::datatypes::Schema::new(fields)))
     }
 
     fn empty(&self, name: &str, schema: arrow::datatypes::SchemaRef) -> Result<(), String> {
@@ -126,9 +142,7 @@ impl Setup {
             }
             ["halo", "input", tables @ ..] => {
                 for t in tables {
-                    let spec = halo::catalog::contract::table(t).ok_or(format!("no input table {t}"))?;
-                    let fields: Vec<_> = spec.arrow_fields().into_iter().map(|f| f.with_nullable(true)).collect();
-                    self.empty(t, Arc::new(arrow::datatypes::Schema::new(fields)))?;
+                    self.input(t)?;
                 }
             }
             ["halo", "result", tables @ ..] => {
