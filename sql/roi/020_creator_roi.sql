@@ -66,13 +66,14 @@ cost AS (
     FROM in_period WHERE fact = 'cost'
     GROUP BY period, period_start, creator_id, campaign_key
 ),
--- Goods' cost per unit of attributed revenue, per period: applied to the
+-- Goods' cost per unit of attributed revenue, per period (over every
+-- creator; for a campaign row, over the campaign's facts): applied to the
 -- incremental revenue, whose orders are not known one by one.
 cogs_ratio AS (
-    SELECT period, period_start,
+    SELECT period, period_start, campaign_key,
            CASE WHEN sum(revenue) > 0 THEN CAST(sum(cogs) AS DOUBLE) / CAST(sum(revenue) AS DOUBLE) ELSE 0 END AS ratio
-    FROM attr WHERE campaign_key = ''
-    GROUP BY period, period_start
+    FROM attr
+    GROUP BY period, period_start, campaign_key
 ),
 keys AS (
     SELECT DISTINCT period, period_start, creator_id, campaign_key FROM in_period
@@ -102,7 +103,7 @@ joined AS (
     LEFT JOIN attr a ON a.period = k.period AND a.period_start = k.period_start AND a.creator_id = k.creator_id AND a.campaign_key = k.campaign_key
     LEFT JOIN inc i ON i.period = k.period AND i.period_start = k.period_start AND i.creator_id = k.creator_id AND i.campaign_key = k.campaign_key
     LEFT JOIN cost c ON c.period = k.period AND c.period_start = k.period_start AND c.creator_id = k.creator_id AND c.campaign_key = k.campaign_key
-    LEFT JOIN cogs_ratio r ON r.period = k.period AND r.period_start = k.period_start
+    LEFT JOIN cogs_ratio r ON r.period = k.period AND r.period_start = k.period_start AND r.campaign_key = k.campaign_key
 ),
 measured AS (
     SELECT *,

@@ -243,6 +243,7 @@ async fn every_sql_file_holds_its_sqllogictest_cases() {
     }
     let mut sql = Vec::new();
     files(&Path::new(ROOT).join("sql"), "sql", &mut sql);
+    sql.sort();
     let missing: Vec<String> = sql
         .iter()
         .map(|p| p.strip_prefix(ROOT).unwrap().to_string_lossy().to_string())
