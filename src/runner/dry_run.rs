@@ -44,7 +44,7 @@ pub async fn run(opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
         ctx.register_table(d.spec.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
         summary.input_files.extend(d.files.iter().cloned());
     }
-    let dates = super::resolve_dates(&ctx, opts).await?;
+    let dates = super::resolve_dates(&ctx, opts, "raw.sessions").await?;
     let providers =
         super::prepare_providers(&opts.job, &opts.storage, &opts.output, &[]).await?;
     let job = &opts.job;

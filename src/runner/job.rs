@@ -481,10 +481,11 @@ impl Job {
         for key in self.params.extra.keys() {
             let known = declared.iter().any(|p| p.name == key);
             if !known && DECLARED_PREFIXES.iter().any(|p| key.starts_with(p)) {
+                // Suggest the declared names a typo or two away.
                 let close: Vec<&str> = declared
                     .iter()
                     .map(|p| p.name)
-                    .filter(|n| common_prefix(n, key) >= key.len().min(n.len()) * 2 / 3)
+                    .filter(|n| strsim::damerau_levenshtein(n, key) <= 2)
                     .collect();
                 return Err(Error::Config(format!(
                     "job {}: params.extra.{key} is not a parameter halo knows{}; see the parameter reference in docs/jobs.md",
@@ -510,8 +511,4 @@ impl Job {
         }
         Ok(())
     }
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }

@@ -245,7 +245,7 @@ async fn run_holding(
     summary.load_ms = loaded.load_ms;
     summary.rejected_rows = loaded.input.rejected();
     summary.inputs = loaded.input.tables.clone();
-    let dates = resolve_dates(&ctx, opts).await?;
+    let dates = resolve_dates(&ctx, opts, "sessions").await?;
     let rejects = rejects::stage(&ctx, &loaded.input, loaded.staging.path()).await?;
     let anchors = crate::ledger::recorded_heads(results).await?;
     let providers = prepare_providers(&opts.job, &opts.storage, &opts.output, &anchors).await?;
@@ -369,15 +369,23 @@ pub fn register_provided(
 
 /// The dates a run covers; the default is the last complete day: the last day
 /// (in the job's time zone) that ends no later than one hour after the newest
-/// session.
-pub async fn resolve_dates(ctx: &SessionContext, opts: &RunOptions) -> Result<Vec<NaiveDate>> {
+/// session of `sessions` (the clean table in a run, `raw.sessions` in a dry
+/// run).
+pub async fn resolve_dates(
+    ctx: &SessionContext,
+    opts: &RunOptions,
+    sessions: &str,
+) -> Result<Vec<NaiveDate>> {
     match opts.dates {
         Dates::One(d) => Ok(vec![d]),
         Dates::Range(a, b) if a <= b => Ok(a.iter_days().take_while(|d| *d <= b).collect()),
         Dates::Range(a, b) => Err(Error::Usage(format!("--from {a} is after --to {b}"))),
         Dates::LastComplete => {
-            let m = step::scalar_i64(ctx, "SELECT CAST(max(started_at) AS BIGINT) FROM sessions")
-                .await?;
+            let m = step::scalar_i64(
+                ctx,
+                &format!("SELECT CAST(max(started_at) AS BIGINT) FROM {sessions}"),
+            )
+            .await?;
             let Some(micros) = m else {
                 return Err(Error::MissingInput("table sessions has no valid rows, so there is no complete day to run; pass --date".into()));
             };

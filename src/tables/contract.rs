@@ -136,23 +136,29 @@ impl ResultTable {
     /// the table and the first column that differs.
     pub fn check(&self, actual: &Schema) -> Result<()> {
         let name = &self.name;
-        for (i, c) in self.columns.iter().enumerate() {
-            let Some(f) = actual.fields().get(i) else {
+        for f in actual.fields() {
+            if self.column(f.name()).is_none() {
+                return Err(Error::Config(format!(
+                    "result table {name}: the step's output has a column {} ({}) that the table does not declare",
+                    f.name(),
+                    types::spell(f.data_type())
+                )));
+            }
+        }
+        for c in &self.columns {
+            if actual.index_of(&c.name).is_err() {
                 return Err(Error::Config(format!(
                     "result table {name}: column {} ({}) is missing from the step's output",
                     c.name, c.ty
                 )));
-            };
+            }
+        }
+        for (i, (c, f)) in self.columns.iter().zip(actual.fields()).enumerate() {
             if f.name() != &c.name {
-                let want = match actual.index_of(&c.name) {
-                    Ok(j) => format!("it is column {} instead", j + 1),
-                    Err(_) => "it is missing".to_string(),
-                };
                 return Err(Error::Config(format!(
-                    "result table {name}: column {} should be {} ({}), but the step's output has {} there; {want}",
+                    "result table {name}: column {} should be {}, but the step's output has {} there (columns are declared in order)",
                     i + 1,
                     c.name,
-                    c.ty,
                     f.name()
                 )));
             }
@@ -165,13 +171,6 @@ impl ResultTable {
                     types::spell(f.data_type())
                 )));
             }
-        }
-        if let Some(extra) = actual.fields().get(self.columns.len()) {
-            return Err(Error::Config(format!(
-                "result table {name}: the step's output has a column {} ({}) that the table does not declare",
-                extra.name(),
-                types::spell(extra.data_type())
-            )));
         }
         Ok(())
     }
@@ -561,6 +560,7 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             col("rejects", "list<struct<table string, reason string, rows int64>>", "rejected rows by table and reason"),
             col("input_files", "list<struct<table string, url string, bytes int64>>", "every input file read"),
             col("versions", "list<struct<table string, version int64>>", "the Delta version each table was committed at"),
+            col("ledger_heads", "list<struct<kind string, seq int64, hash string>>", "the head (newest entry) of each decision ledger the run read, e.g. `payouts`: each later run checks that every recorded head is still in its chain"),
         ],
     },
     ]

@@ -135,8 +135,79 @@ pub fn run_nightly(input: &Path, output: &Path, extra: &[&str]) -> serde_json::V
     summary(&halo_ok(&nightly_args(input, output, extra)))
 }
 
-/// The JSON summary a `halo run` printed.
+/// The JSON summary a `halo run` printed: all of stdout, one JSON line.
 pub fn summary(stdout: &str) -> serde_json::Value {
-    let line = stdout.lines().last().expect("a summary line");
-    serde_json::from_str(line).expect("summary is JSON")
+    only_json(stdout.as_bytes())
+}
+
+/// A small job in `dir/jobs/small.toml` over halo's own SQL files: the
+/// nightly job's parameters and two steps (daily_sessions, daily_orders with
+/// its rates check), so recovery and lease tests run in seconds.
+pub fn small_job(dir: &Path) -> std::path::PathBuf {
+    let sql = |f: &str| format!("{}/sql/{f}", env!("CARGO_MANIFEST_DIR"));
+    let job = dir.join("jobs/small.toml");
+    std::fs::create_dir_all(job.parent().unwrap()).unwrap();
+    std::fs::write(
+        &job,
+        format!(
+            "name = \"small\"\n[params]\nbase_currency = \"USD\"\ntimezone = \"America/New_York\"\n\
+             [[views]]\nname = \"day_rates\"\nsql = \"{}\"\n\
+             [[steps]]\nname = \"daily_sessions\"\nsql = \"{}\"\noutput = \"daily_sessions\"\n\
+             [[steps]]\nname = \"daily_orders\"\nsql = \"{}\"\nchecks = [\"{}\"]\noutput = \"daily_orders\"\n",
+            sql("views/day_rates.sql"),
+            sql("nightly/010_daily_sessions.sql"),
+            sql("nightly/020_daily_orders.sql"),
+            sql("nightly/checks/fx_rates_present.sql"),
+        ),
+    )
+    .unwrap();
+    job
+}
+
+/// Every line of stdout as JSON: a command's stdout holds its result and
+/// nothing else.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(stdout.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The only JSON document on stdout (`halo run`'s summary).
+pub fn only_json(stdout: &[u8]) -> serde_json::Value {
+    let mut all = json_lines(stdout);
+    assert_eq!(all.len(), 1, "stdout holds one JSON line: {all:?}");
+    all.remove(0)
+}
+
+/// A small valid input with a session and an order on every day from
+/// 2026-09-28 to 2026-10-03 (at noon UTC, so on the same New York day).
+pub fn minimal_input(root: &Path) {
+    use crate::contract::{money, s, ts};
+    crate::contract::minimal(root);
+    let day = 86_400_000_000i64;
+    let noon = crate::contract::T0 - 3 * day;
+    let days: Vec<i64> = (0..6).map(|d| noon + d * day).collect();
+    let ids = |p: &str| -> Vec<String> { (0..6).map(|d| format!("{p}{d}")).collect() };
+    let (sids, aids, oids) = (ids("s"), ids("a"), ids("o"));
+    let strs = |v: &Vec<String>| s(&v.iter().map(|x| Some(x.as_str())).collect::<Vec<_>>());
+    write_parquet(
+        &root.join("sessions/part-0.parquet"),
+        vec![
+            ("session_id", strs(&sids)),
+            ("anonymous_id", strs(&aids)),
+            ("started_at", ts(&days)),
+            ("channel", s(&[Some("direct"); 6])),
+        ],
+    );
+    write_parquet(
+        &root.join("orders/part-0.parquet"),
+        vec![
+            ("order_id", strs(&oids)),
+            ("ordered_at", ts(&days)),
+            ("revenue", money(&[1000, 2000, 3000, 4000, 5000, 6000])),
+            ("currency", s(&[Some("USD"); 6])),
+        ],
+    );
 }

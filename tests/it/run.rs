@@ -22,7 +22,7 @@ pub const JOURNEY_COLUMNS: &str = "journey_id, person_id, converted, order_id, o
      array_to_string(content_ids, '|') AS contents, array_to_string(platforms, '|') AS platforms, \
      array_to_string(formats, '|') AS formats, dt";
 
-fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
+pub fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (t, cols) in [
         ("daily_sessions", "*"),

@@ -64,7 +64,8 @@ async fn an_in_memory_store_reads_like_a_local_folder() {
     );
 }
 
-struct Moto(Child);
+/// A moto S3 server on loopback, stopped when dropped.
+pub struct Moto(Child);
 
 impl Drop for Moto {
     fn drop(&mut self) {
@@ -73,7 +74,9 @@ impl Drop for Moto {
     }
 }
 
-fn start_moto() -> Option<(Moto, u16)> {
+/// Starts moto on a free loopback port (None, with a message, when moto is
+/// not installed outside CI).
+pub fn start_moto() -> Option<(Moto, u16)> {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -230,4 +233,68 @@ fn an_unreachable_store_is_a_transient_failure_worth_a_retry() {
         err.contains("safe to retry") && err.contains("s3://halo/raw/creators/"),
         "{err}"
     );
+}
+
+/// The environment that points halo's S3 client at `endpoint`.
+pub fn s3_env(endpoint: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]
+}
+
+fn s3_store(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_bucket_name(bucket)
+        .with_access_key_id("testing")
+        .with_secret_access_key("testing")
+        .with_region("us-east-1")
+        .with_allow_http(true)
+        .build()
+        .unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Creates `bucket` on the server at `endpoint`.
+pub fn create_bucket(endpoint: &str, bucket: &str) {
+    let made = Command::new("python3")
+        .args([
+            "-c",
+            &format!(
+                "import urllib.request as u; u.urlopen(u.Request('{endpoint}/{bucket}', method='PUT'))"
+            ),
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success(), "bucket {bucket} created");
+}
+
+/// Whether object `key` exists in `bucket`.
+pub fn s3_exists(endpoint: &str, bucket: &str, key: &str) -> bool {
+    use object_store::ObjectStoreExt;
+    let store = s3_store(endpoint, bucket);
+    block_on(async { store.head(&object_store::path::Path::from(key)).await.is_ok() })
+}
+
+/// Writes object `key` of `bucket`.
+pub fn s3_put(endpoint: &str, bucket: &str, key: &str, body: &str) {
+    use object_store::ObjectStoreExt;
+    let store = s3_store(endpoint, bucket);
+    block_on(async {
+        store
+            .put(&object_store::path::Path::from(key), body.to_string().into_bytes().into())
+            .await
+            .unwrap();
+    });
 }
