@@ -13,7 +13,9 @@
 //! committed), `after_commit` (after each table commit), `before_runs_row`
 //! (every table of the date is committed, its `runs` row is not),
 //! `after_date` (after each date of a backfill), `recovery_table` (recovery
-//! rolled one table back).
+//! rolled one table back), `recovery_recorded` (recovery recorded a run in
+//! `runs` but has not removed its marker), `before_commit_table` (before each
+//! table commit, for `HALO_PAUSE_AT`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -219,23 +219,19 @@ async fn run_holding(
 ) -> Result<()> {
     let ctx = setup::open_session(&opts.storage, opts.session, &[&opts.input, &opts.output])?;
     crate::staging::remove_abandoned()?;
-    let mut recorded = runs::recorded(&ctx, results).await?;
+    // A marker's tables are restored before its run is recorded (`runs` is
+    // one of them), so an interrupted recovery that recorded already records
+    // again after its row was rolled back with the rest: once in the end.
     let recovered = results
         .recover(|p| {
-            let (ctx, recorded) = (&ctx, &recorded);
-            async move {
-                if recorded.contains(&p.run_id) {
-                    return Ok(());
-                }
-                runs::record_rolled_back(ctx, results, &p).await
-            }
+            let ctx = &ctx;
+            async move { runs::record_rolled_back(ctx, results, &p).await }
         })
         .await?;
-    recorded.extend(recovered.iter().map(|p| p.run_id.clone()));
     summary.recovered_runs = recovered.iter().map(|p| p.run_id.clone()).collect();
     if let Some(a) = abandoned
         && let Some(id) = a.heartbeat.date_run_id.clone()
-        && !recorded.contains(&id)
+        && !runs::recorded(&ctx, results).await?.contains(&id)
     {
         runs::record_abandoned(&ctx, results, &a, &opts.job.name).await?;
         summary.abandoned_runs.push(id);

@@ -360,6 +360,7 @@ impl ResultStore {
                 crate::faults::point("recovery_table");
             }
             record(p.clone()).await?;
+            crate::faults::point("recovery_recorded");
             self.finish(&p.run_id).await?;
         }
         Ok(pending)
