@@ -80,6 +80,10 @@ pub async fn query(
             && (msg.contains("DDL") || msg.contains("DML") || msg.contains("Statement"))
         {
             Error::Usage(format!("halo sql is read-only: {msg}"))
+        } else if msg.contains("single SQL statement") {
+            Error::Usage(format!(
+                "halo sql runs one statement at a time (nothing was run): {msg}"
+            ))
         } else {
             Error::Usage(format!("query failed: {msg}"))
         }

@@ -2,6 +2,7 @@
 
 mod attribution;
 mod bridge;
+mod cli;
 mod common;
 mod contract;
 mod docs;

@@ -528,14 +528,21 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
     );
     let r: Vec<&str> = roi.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(r[..4], ["125.00", "55.00", "57.00", "237.00"], "{roi}");
-    let c1 = sql_csv(
+    // o1 (100.00) and o2 (200.00) are c1's alone; o6 (80.00) is shared
+    // with c3, to the cent.
+    let by_order = sql_csv(
         &input,
         &output,
-        "SELECT sum(revenue_credit) FROM touch_credit WHERE creator_id = 'c1' AND model = 'markov_o1'",
+        "SELECT order_id, CAST(sum(CASE WHEN creator_id = 'c1' THEN revenue_credit END) AS VARCHAR) AS c1, \
+                CAST(sum(CASE WHEN creator_id IN ('c1', 'c3') THEN revenue_credit END) AS VARCHAR) AS shared \
+         FROM touch_credit WHERE model = 'markov_o1' AND order_id IN ('o1', 'o2', 'o6') \
+         GROUP BY order_id ORDER BY order_id",
     );
-    // o1 (100.00) and o2 (200.00) are c1's alone; o6 is shared with c3.
-    let c1: f64 = c1.lines().nth(1).unwrap().parse().unwrap();
-    assert!(c1 > 300.0 && c1 < 380.0, "{c1}");
+    let rows: Vec<&str> = by_order.lines().skip(1).collect();
+    assert_eq!(rows[..2], ["o1,100.00,100.00", "o2,200.00,200.00"], "{by_order}");
+    let o6: Vec<&str> = rows[2].split(',').collect();
+    assert_eq!(o6[2], "80.00", "o6 is c1's and c3's: {by_order}");
+    let c1 = 300.0 + o6[1].parse::<f64>().unwrap();
     assert_eq!(
         r[4].parse::<f64>().unwrap(),
         c1,
@@ -718,4 +725,62 @@ fn a_cost_without_its_days_rate_stops_the_run_naming_currency_and_date() {
         text.contains("GBP") && text.contains("2026-10-02") && text.contains("fx_rates_costs"),
         "{text}"
     );
+}
+
+#[test]
+fn payouts_are_listed_shown_and_rejected_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = case_run_through_order_dates(dir.path(), |_, _| {});
+    run_nightly(&input, &output, &["--date", "2026-10-31"]);
+    let stdout = |o: std::process::Output| {
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // list: the month's payouts, pending (the figures of the hand case).
+    let list = stdout(cli(&output, &["list", "--format", "csv"]));
+    let rows: Vec<&str> = list.lines().collect();
+    assert!(rows[0].starts_with("payout_id,creator_id,period,currency,gross,reversals,clawbacks,adjustments,net,lines,status"), "{list}");
+    let short: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').take(11).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        short,
+        [
+            "c1-USD-2026-10,c1,2026-10,USD,57.00,0.00,0.00,0.00,57.00,2,pending_approval",
+            "c2-EUR-2026-10,c2,2026-10,EUR,126.00,6.00,0.00,0.00,120.00,2,pending_approval",
+            "c3-USD-2026-10,c3,2026-10,USD,2.67,0.00,0.00,0.00,2.67,1,pending_approval",
+        ],
+        "{list}"
+    );
+    let none = stdout(cli(&output, &["list", "--status", "rejected", "--format", "csv"]));
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+    // show: the payout row, then its two lines (o3 and o4).
+    let show = stdout(cli(&output, &["show", "c2-EUR-2026-10", "--format", "json"]));
+    let v = crate::common::json_lines(show.as_bytes());
+    assert_eq!(v.len(), 3, "{show}");
+    assert_eq!(v[0]["net"].as_f64(), Some(120.0));
+    let mut ids: Vec<&str> = v[1..].iter().map(|l| l["line_id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["o3/c2", "o4/c2"]);
+    let missing = cli(&output, &["show", "c9-USD-2026-10"]);
+    assert_eq!(missing.status.code(), Some(2));
+    // reject: a note is required; then it is final.
+    let no_note = cli(&output, &["reject", "c2-EUR-2026-10", "--by", "bob"]);
+    assert_eq!(no_note.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_note.stderr).contains("a rejection needs --note"));
+    let done = stdout(cli(
+        &output,
+        &["reject", "c2-EUR-2026-10", "--by", "bob", "--note", "codes shared on a deal site"],
+    ));
+    let d = crate::common::only_json(done.as_bytes());
+    assert_eq!((d["status"].as_str(), d["by"].as_str(), d["ledger_seq"].as_i64()), (Some("rejected"), Some("bob"), Some(1)));
+    let again = cli(&output, &["reject", "c2-EUR-2026-10", "--by", "bob", "--note", "x"]);
+    assert_eq!(again.status.code(), Some(77));
+    let rejected = stdout(cli(&output, &["list", "--status", "rejected", "--format", "csv"]));
+    let r: Vec<&str> = rejected.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((r[0], r[10], r[11], r[13]), ("c2-EUR-2026-10", "rejected", "bob", "codes shared on a deal site"), "{rejected}");
+    // A rejected payout is never exported.
+    let export = cli(&output, &["export", "--approved", "--payout", "c2-EUR-2026-10"]);
+    assert_eq!(export.status.code(), Some(77));
 }

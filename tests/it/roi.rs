@@ -69,7 +69,15 @@ async fn roi_totals_reconcile_with_their_sources() {
          LEFT JOIN raw.fx_rates r ON r.currency = k.currency AND r.\"date\" = k.incurred_on \
          WHERE k.incurred_on <= DATE '2026-10-31'",
     ));
-    assert!(rows.len() > 10, "the tiny data has costs: {rows:?}");
+    let generated: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(input.join("_generator.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        rows.len() as u64,
+        generated["rows"]["costs"].as_u64().unwrap(),
+        "every cost row the generator wrote is summed"
+    );
     // (Conversion itself is checked by hand in payouts.rs: this data is all USD.)
     let mut want: BTreeMap<String, i128> = BTreeMap::new();
     for r in &rows {

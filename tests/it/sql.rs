@@ -1,5 +1,7 @@
 //! `halo sql`: result tables by name, raw tables as raw.<table>, read-only.
 
+use std::path::Path;
+
 use crate::common::{halo, halo_ok, run_nightly, tiny};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,12 +23,25 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
         "--format",
         "json",
     ]);
-    let rows: Vec<serde_json::Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert!(rows.len() >= 8, "{json}");
-    assert!(rows.iter().any(|r| r["channel"] == "affiliate"));
+    let rows = crate::common::json_lines(json.as_bytes());
+    // The same sums straight from the raw sessions of the New York day
+    // (2026-10-25 = [04:00Z, 2026-10-26T04:00Z)), less the planted rejects.
+    let raw = halo_ok(&[
+        "sql",
+        "SELECT channel, count(*) AS n FROM raw.sessions \
+         WHERE started_at >= TIMESTAMP '2026-10-25T04:00:00Z' AND started_at < TIMESTAMP '2026-10-26T04:00:00Z' \
+           AND NOT EXISTS (SELECT 1 FROM rejects j WHERE j.\"table\" = 'sessions' \
+                           AND strpos(j.\"row\", '\"session_id\":\"' || session_id || '\"') > 0) \
+         GROUP BY channel ORDER BY channel",
+        "--input",
+        i,
+        "--output",
+        o,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rows, crate::common::json_lines(raw.as_bytes()));
+    assert_eq!(rows.len(), 9, "every channel of the contract has sessions: {json}");
 
     // raw.<table> has every row, including the rejected ones.
     let raw = halo_ok(&[
@@ -68,13 +83,30 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
         std::fs::File::open(&file).unwrap(),
     )
     .unwrap();
-    assert!(reader.metadata().file_metadata().num_rows() >= 2);
+    let counted = halo_ok(&[
+        "sql",
+        "SELECT count(*) AS n FROM daily_orders",
+        "--input",
+        i,
+        "--output",
+        o,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        reader.metadata().file_metadata().num_rows().to_string(),
+        counted.lines().nth(1).unwrap(),
+        "the Parquet export holds every row"
+    );
 
     for stmt in [
         "CREATE TABLE x AS SELECT 1",
         "DROP TABLE daily_orders",
         "INSERT INTO daily_orders SELECT * FROM daily_orders",
         "SET datafusion.execution.batch_size = 1",
+        "COPY daily_orders TO '/tmp/halo-copy-out.csv'",
+        "CREATE EXTERNAL TABLE ext STORED AS PARQUET LOCATION '/tmp'",
+        "CREATE VIEW v AS SELECT 1",
     ] {
         let out = halo(&["sql", stmt, "--input", i, "--output", o], &[]);
         assert_eq!(out.status.code(), Some(2), "{stmt}");
@@ -84,15 +116,18 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let rows = halo_ok(&[
-        "sql",
-        "SELECT count(*) FROM daily_orders",
-        "--input",
-        i,
-        "--output",
-        o,
-        "--format",
-        "csv",
-    ]);
-    assert_ne!(rows.lines().nth(1).unwrap(), "0");
+    assert!(!Path::new("/tmp/halo-copy-out.csv").exists(), "COPY wrote nothing");
+    // Several statements in one string: refused as a whole, nothing runs.
+    let out = halo(
+        &["sql", "SELECT 1; DROP TABLE daily_orders", "--input", i, "--output", o],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("one statement"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The table is untouched by all of the above.
+    assert_eq!(counted, halo_ok(&["sql", "SELECT count(*) AS n FROM daily_orders", "--input", i, "--output", o, "--format", "csv"]));
 }
