@@ -11,7 +11,10 @@ pub const NIGHTLY: &str = "jobs/nightly.toml";
 
 /// The contents of bundled file `path` (relative to the repository root).
 pub fn file(path: &str) -> Option<&'static str> {
-    FILES.iter().find(|(p, _)| *p == path).map(|(_, text)| *text)
+    FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
 }
 
 /// Paths of the bundled files, sorted.

@@ -262,7 +262,10 @@ impl Lease {
                         // Listed, then gone: someone is cleaning up; look again.
                         continue;
                     };
-                    let last = heartbeat.at.unwrap_or(holder.started_at).max(holder.started_at);
+                    let last = heartbeat
+                        .at
+                        .unwrap_or(holder.started_at)
+                        .max(holder.started_at);
                     let age = (Utc::now() - last).to_std().unwrap_or_default();
                     let gone = gone_from_this_machine(&holder);
                     if age <= timeout && !gone {
@@ -271,7 +274,9 @@ impl Lease {
                              its last heartbeat was {}s ago. Try again when it is done, or after --lease-timeout ({}s) without heartbeats",
                             holder.command,
                             holder.run_id,
-                            holder.started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            holder
+                                .started_at
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                             holder.host,
                             holder.pid,
                             age.as_secs(),
@@ -341,10 +346,7 @@ impl Lease {
 
     /// Records what the holder is working on, in its next heartbeat (written
     /// now).
-    pub async fn working_on(
-        &self,
-        date: Option<(NaiveDate, &str, DateTime<Utc>)>,
-    ) -> Result<()> {
+    pub async fn working_on(&self, date: Option<(NaiveDate, &str, DateTime<Utc>)>) -> Result<()> {
         {
             let mut s = self.state.lock().expect("lease state");
             s.heartbeat.date = date.map(|d| d.0);
@@ -381,8 +383,11 @@ impl Lease {
         }
         let l = listing(self.store.as_ref(), &self.dir).await?;
         if let Some(newer) = l.leases.iter().find(|n| **n > self.holder.lease) {
-            let other: Option<Holder> =
-                read_json(self.store.as_ref(), &self.dir.clone().join(lease_name(*newer))).await?;
+            let other: Option<Holder> = read_json(
+                self.store.as_ref(),
+                &self.dir.clone().join(lease_name(*newer)),
+            )
+            .await?;
             return Err(Error::Transient(format!(
                 "another writer took over the output root's lease ({}); this run (lease {}) stops without committing",
                 other
@@ -415,13 +420,22 @@ impl Lease {
         let l = listing(self.store.as_ref(), &self.dir).await?;
         let old = |v: &[u64]| v.iter().copied().filter(|m| *m < n).collect::<Vec<_>>();
         for m in old(&l.leases) {
-            let _ = self.store.delete(&self.dir.clone().join(lease_name(m))).await;
+            let _ = self
+                .store
+                .delete(&self.dir.clone().join(lease_name(m)))
+                .await;
         }
         for m in old(&l.heartbeats) {
-            let _ = self.store.delete(&self.dir.clone().join(heartbeat_name(m))).await;
+            let _ = self
+                .store
+                .delete(&self.dir.clone().join(heartbeat_name(m)))
+                .await;
         }
         for m in old(&l.released) {
-            let _ = self.store.delete(&self.dir.clone().join(released_name(m))).await;
+            let _ = self
+                .store
+                .delete(&self.dir.clone().join(released_name(m)))
+                .await;
         }
         tracing::info!(lease = n, "output root lease released");
         Ok(())
@@ -469,9 +483,7 @@ async fn beat(
 /// Parses a duration like `10m`, `30s`, `2h` or `500ms`.
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
     let n: u64 = digits
         .parse()
@@ -495,10 +507,8 @@ mod tests {
 
     fn root() -> (Storage, Url) {
         let root = Url::parse("memory://lease-test/out/").unwrap();
-        let storage = Storage::new().with_store(
-            &root,
-            Arc::new(object_store::memory::InMemory::new()),
-        );
+        let storage =
+            Storage::new().with_store(&root, Arc::new(object_store::memory::InMemory::new()));
         (storage, root)
     }
 
@@ -527,11 +537,15 @@ mod tests {
     async fn a_lease_without_heartbeats_is_taken_over_and_its_holder_stops() {
         let (storage, root) = root();
         let short = Duration::from_millis(400);
-        let a = Lease::acquire(&storage, &root, "run", "a", short).await.unwrap();
+        let a = Lease::acquire(&storage, &root, "run", "a", short)
+            .await
+            .unwrap();
         // The holder stalls: no heartbeat for longer than the timeout.
         a.lease.beat.abort();
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let b = Lease::acquire(&storage, &root, "run", "b", short).await.unwrap();
+        let b = Lease::acquire(&storage, &root, "run", "b", short)
+            .await
+            .unwrap();
         assert_eq!(b.lease.holder.lease, 2);
         assert_eq!(b.abandoned.unwrap().holder.run_id, "a");
         let e = a.lease.check().await.unwrap_err();

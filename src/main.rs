@@ -336,12 +336,14 @@ async fn decide_cmd(
     let e = halo::payouts::decide::decide(
         storage,
         output,
-        &a.payout_id,
-        decision,
-        &a.by,
-        a.note,
-        now()?,
-        lease.lease_timeout,
+        halo::payouts::decide::Request {
+            payout_id: &a.payout_id,
+            decision,
+            by: &a.by,
+            note: a.note,
+            now: now()?,
+            lease_timeout: lease.lease_timeout,
+        },
     )
     .await?;
     println!(

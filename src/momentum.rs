@@ -31,7 +31,10 @@ pub const PARAMS: &[Param] = &[WINDOW_DAYS];
 /// The built-in: input [daily clicks and code orders per creator], output
 /// [creator_momentum]. Arrow in and out through the C Data Interface bridge,
 /// Polars inside.
-pub async fn run(inputs: Vec<datafusion::dataframe::DataFrame>, ctx: Context) -> Result<Vec<Table>> {
+pub async fn run(
+    inputs: Vec<datafusion::dataframe::DataFrame>,
+    ctx: Context,
+) -> Result<Vec<Table>> {
     let window = ctx.params.int(&WINDOW_DAYS)?;
     let mut inputs = builtin::collect_all(inputs).await?;
     let table = inputs.remove(0);

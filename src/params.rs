@@ -61,9 +61,9 @@ impl ParamDefault {
             ParamDefault::Int(i) => toml::Value::Integer(i),
             ParamDefault::Float(f) => toml::Value::Float(f),
             ParamDefault::Str(s) => toml::Value::String(s.into()),
-            ParamDefault::Strs(v) => toml::Value::Array(
-                v.iter().map(|s| toml::Value::String((*s).into())).collect(),
-            ),
+            ParamDefault::Strs(v) => {
+                toml::Value::Array(v.iter().map(|s| toml::Value::String((*s).into())).collect())
+            }
             ParamDefault::Floats(v) => {
                 toml::Value::Array(v.iter().map(|f| toml::Value::Float(*f)).collect())
             }
@@ -302,6 +302,9 @@ mod tests {
         p.extra.insert("x_days".into(), toml::Value::Integer(0));
         let e = p.int(&N).unwrap_err();
         assert_eq!(e.exit_code(), 78);
-        assert!(e.to_string().contains("x_days must be an integer of at least 1"));
+        assert!(
+            e.to_string()
+                .contains("x_days must be an integer of at least 1")
+        );
     }
 }

@@ -10,9 +10,9 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use rayon::prelude::*;
 
+use crate::builtin::Table;
 use crate::error::Result;
 use crate::money::allocate_largest_remainder;
-use crate::builtin::Table;
 
 use super::bootstrap::Intervals;
 use super::models::{Fitted, Model};

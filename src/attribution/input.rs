@@ -9,8 +9,8 @@ use arrow::array::{
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
-use crate::error::{Error, Result};
 use crate::builtin::{Table, column, strings};
+use crate::error::{Error, Result};
 
 use super::path::Interner;
 

@@ -207,9 +207,13 @@ impl Settings {
                     ));
                 }
             };
-        let non_direct = params
-            .strings(&NON_DIRECT)
-            .map_err(|_| bad(NON_DIRECT.name, "a list of channel names", &params.value(&NON_DIRECT)))?;
+        let non_direct = params.strings(&NON_DIRECT).map_err(|_| {
+            bad(
+                NON_DIRECT.name,
+                "a list of channel names",
+                &params.value(&NON_DIRECT),
+            )
+        })?;
         Ok(Settings {
             models,
             transform,

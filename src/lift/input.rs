@@ -9,8 +9,8 @@ use arrow::array::{
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit};
 
-use crate::error::{Error, Result};
 use crate::builtin::{Table, column, strings};
+use crate::error::{Error, Result};
 
 /// Minute counts per (signal, country); country "ALL" is the total.
 pub type SeriesRows = BTreeMap<(String, String), Vec<(i64, f64)>>;

@@ -12,8 +12,8 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use super::fit::WINDOWS;
 use super::settings::Settings;
 use super::{Estimates, stats};
-use crate::error::Result;
 use crate::builtin::Table;
+use crate::error::Result;
 
 fn utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))

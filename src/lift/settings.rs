@@ -189,12 +189,8 @@ pub const REFINE: Param = Param::int(
     "rounds of baseline, amplitudes and kernels (more rounds drift upward)",
 );
 /// `lift_max_iterations`.
-pub const MAX_ITERATIONS: Param = Param::int(
-    "lift_max_iterations",
-    500,
-    1,
-    "EM steps per fit at most",
-);
+pub const MAX_ITERATIONS: Param =
+    Param::int("lift_max_iterations", 500, 1, "EM steps per fit at most");
 /// `lift_tolerance`.
 pub const TOLERANCE: Param = Param::float(
     "lift_tolerance",

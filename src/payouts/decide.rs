@@ -10,9 +10,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 use url::Url;
 
+use super::approval::{Decision, KIND};
 use super::arrow_io::{lines_batch, payouts_batch, read_lines, read_payouts};
 use super::book::{Line, Payout};
-use super::approval::{Decision, KIND};
 use super::snapshot::to_json;
 use crate::error::{Error, Result};
 use crate::lease::Lease;
@@ -142,20 +142,36 @@ pub async fn verified_ledger(storage: &Storage, output: &Url) -> Result<Ledger> 
     Ledger::load(storage, output, KIND, &anchors).await
 }
 
+/// A decision a person takes on a payout.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The payout.
+    pub payout_id: &'a str,
+    /// Approve or reject.
+    pub decision: Decision,
+    /// Who decides.
+    pub by: &'a str,
+    /// Why (required to reject).
+    pub note: Option<String>,
+    /// When.
+    pub now: DateTime<Utc>,
+    /// How long a silent lease on the output root is waited for.
+    pub lease_timeout: std::time::Duration,
+}
+
 /// Records a decision on a pending payout. Refused (exit 77) when the payout
 /// was already decided or is not pending; the ledger is verified first. The
 /// decision is a write to the output root, so it takes the root's lease
 /// (exit 75 while a run holds it).
-pub async fn decide(
-    storage: &Storage,
-    output: &Url,
-    payout_id: &str,
-    decision: Decision,
-    by: &str,
-    note: Option<String>,
-    now: DateTime<Utc>,
-    lease_timeout: std::time::Duration,
-) -> Result<Entry> {
+pub async fn decide(storage: &Storage, output: &Url, r: Request<'_>) -> Result<Entry> {
+    let Request {
+        payout_id,
+        decision,
+        by,
+        note,
+        now,
+        lease_timeout,
+    } = r;
     if by.trim().is_empty() {
         return Err(Error::Usage("--by must name the person deciding".into()));
     }

@@ -7,10 +7,10 @@
 //! commissions and the decisions of the [`ledger`] into `payout_lines` and
 //! `payouts`. See docs/payouts.md.
 
+pub mod approval;
 pub mod arrow_io;
 pub mod book;
 pub mod decide;
-pub mod approval;
 pub mod rules;
 pub mod simulate;
 pub mod snapshot;

@@ -8,13 +8,13 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
 
+use super::approval::{Decision, KIND};
 use super::arrow_io::{
     lines_batch, lines_schema, payouts_batch, payouts_schema, read_lines, read_payouts,
 };
 use super::book::Decided;
-use super::approval::{Decision, KIND};
-use crate::error::{Error, Result};
 use crate::builtin::{Provider, Setup};
+use crate::error::{Error, Result};
 use crate::ledger::{Head, Ledger};
 use crate::tables::PARTITION_COL;
 

@@ -38,15 +38,23 @@ pub async fn run(opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
             .spec
             .arrow_fields()
             .into_iter()
-            .map(|f| if d.files.is_empty() { f } else { f.with_nullable(true) })
+            .map(|f| {
+                if d.files.is_empty() {
+                    f
+                } else {
+                    f.with_nullable(true)
+                }
+            })
             .collect::<Vec<_>>();
         let schema = Arc::new(arrow::datatypes::Schema::new(fields));
-        ctx.register_table(d.spec.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+        ctx.register_table(
+            d.spec.name,
+            Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+        )?;
         summary.input_files.extend(d.files.iter().cloned());
     }
     let dates = super::resolve_dates(&ctx, opts, "raw.sessions").await?;
-    let providers =
-        super::prepare_providers(&opts.job, &opts.storage, &opts.output, &[]).await?;
+    let providers = super::prepare_providers(&opts.job, &opts.storage, &opts.output, &[]).await?;
     let job = &opts.job;
     for date in dates {
         let run_id = "dry-run";
@@ -127,7 +135,11 @@ pub async fn run(opts: &RunOptions, summary: &mut RunSummary) -> Result<()> {
 }
 
 /// Registers an empty `table` and `<table>_history` of `schema`.
-fn register_empty(ctx: &SessionContext, table: &str, schema: arrow::datatypes::SchemaRef) -> Result<()> {
+fn register_empty(
+    ctx: &SessionContext,
+    table: &str,
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<()> {
     for name in [table.to_string(), format!("{table}_history")] {
         ctx.deregister_table(name.as_str())?;
         ctx.register_table(

@@ -41,7 +41,10 @@ impl Sources {
             Sources::Bundled => crate::bundled::file(&slashed(file))
                 .map(str::to_string)
                 .ok_or_else(|| {
-                    Error::Config(format!("{} is not among the bundled SQL files", file.display()))
+                    Error::Config(format!(
+                        "{} is not among the bundled SQL files",
+                        file.display()
+                    ))
                 }),
         }
     }
@@ -302,7 +305,9 @@ impl Job {
 
     /// The step that writes result table `name`.
     pub fn writer_of(&self, name: &str) -> Option<&Step> {
-        self.steps.iter().find(|s| s.outputs.iter().any(|o| o == name))
+        self.steps
+            .iter()
+            .find(|s| s.outputs.iter().any(|o| o == name))
     }
 
     /// The rolling range of result table `name`, if a step declares one.
@@ -412,7 +417,11 @@ impl Job {
                                 "job {where_}: step {} writes {output}, which is partitioned by {}, but the step {}",
                                 s.name,
                                 t.partition,
-                                if rolling { "declares rolling_days for it" } else { "does not declare rolling_days for it" }
+                                if rolling {
+                                    "declares rolling_days for it"
+                                } else {
+                                    "does not declare rolling_days for it"
+                                }
                             )));
                         }
                     }

@@ -43,8 +43,8 @@ use crate::builtin::{Provider, Setup};
 use crate::catalog::{self, LoadedInput};
 use crate::error::{Error, Result};
 use crate::faults;
-use crate::ledger::Head;
 use crate::lease::Lease;
+use crate::ledger::Head;
 use crate::session::SessionOptions;
 use crate::storage::Storage;
 use crate::tables::ResultStore;
@@ -416,10 +416,18 @@ pub(crate) struct Invocation<'a> {
 }
 
 impl Invocation<'_> {
-    async fn run_date(&self, date: NaiveDate, run_id: &str, started_at: DateTime<Utc>) -> DateResult {
+    async fn run_date(
+        &self,
+        date: NaiveDate,
+        run_id: &str,
+        started_at: DateTime<Utc>,
+    ) -> DateResult {
         let mut steps = Vec::new();
         match self.compute_date(date, run_id, &mut steps).await {
-            Ok(written) => match self.commit(&written, date, run_id, started_at, &steps).await {
+            Ok(written) => match self
+                .commit(&written, date, run_id, started_at, &steps)
+                .await
+            {
                 Ok(c) => Ok((steps, c)),
                 Err(e) => Err((e, steps)),
             },
@@ -453,7 +461,16 @@ impl Invocation<'_> {
         let present = |t: &str| loaded.present(t);
         for s in &job.steps {
             let outcome = self
-                .run_step(s, date, run_id, &dir, &present, &skipped, &views.scans, &row_counts)
+                .run_step(
+                    s,
+                    date,
+                    run_id,
+                    &dir,
+                    &present,
+                    &skipped,
+                    &views.scans,
+                    &row_counts,
+                )
                 .await
                 .map_err(|e| e.context(format!("step {}", s.name)))?;
             match outcome {

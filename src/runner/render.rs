@@ -66,7 +66,11 @@ fn literal(k: &str, v: &toml::Value) -> Result<String> {
 }
 
 /// The values of every placeholder for a run of `date`.
-pub fn variables(params: &Params, date: NaiveDate, run_id: &str) -> Result<BTreeMap<String, String>> {
+pub fn variables(
+    params: &Params,
+    date: NaiveDate,
+    run_id: &str,
+) -> Result<BTreeMap<String, String>> {
     let tz = params.tz()?;
     let next = date
         .succ_opt()

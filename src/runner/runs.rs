@@ -15,8 +15,8 @@ use serde_json::json;
 use super::{DateOutcome, RunOptions, VERSION};
 use crate::catalog::LoadedInput;
 use crate::error::{Error, Result};
-use crate::ledger::Head;
 use crate::lease::Abandoned;
+use crate::ledger::Head;
 use crate::tables::{Pending, ResultStore};
 
 /// What a `runs` row says of its attempt.
@@ -253,4 +253,3 @@ pub async fn recorded(ctx: &SessionContext, results: &ResultStore) -> Result<Vec
     }
     Ok(ids)
 }
-

@@ -21,7 +21,11 @@ use crate::staging::Staging;
 use crate::storage::Storage;
 
 /// A session whose object stores know `roots`.
-pub fn open_session(storage: &Storage, opts: SessionOptions, roots: &[&Url]) -> Result<SessionContext> {
+pub fn open_session(
+    storage: &Storage,
+    opts: SessionOptions,
+    roots: &[&Url],
+) -> Result<SessionContext> {
     let ctx = session(opts)?;
     for root in roots {
         storage.register(&ctx, root)?;
@@ -51,14 +55,9 @@ pub async fn load(
 ) -> Result<Loaded> {
     let staging = Staging::create(purpose)?;
     let started = Instant::now();
-    let loaded = catalog::load_validated(
-        ctx,
-        storage,
-        input,
-        now.timestamp_micros(),
-        staging.path(),
-    )
-    .await?;
+    let loaded =
+        catalog::load_validated(ctx, storage, input, now.timestamp_micros(), staging.path())
+            .await?;
     Ok(Loaded {
         input: loaded,
         staging,
@@ -118,7 +117,9 @@ pub async fn register_views(
                     .map_err(|e| e.context(format!("view {}", v.name)))?;
                 let duration_ms = started.elapsed().as_millis() as u64;
                 tracing::info!(view = %v.name, rows_out, duration_ms, "view materialized");
-                views.outcomes.push(StepOutcome::view(&v.name, rows_out, duration_ms));
+                views
+                    .outcomes
+                    .push(StepOutcome::view(&v.name, rows_out, duration_ms));
             }
             _ => {
                 ctx.register_table(quote_ident(&v.name), df.into_view())?;

@@ -60,7 +60,11 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
             o.job.origin
         )));
     };
-    let ctx = setup::open_session(&o.storage, SessionOptions::default(), &[&o.input, &o.output])?;
+    let ctx = setup::open_session(
+        &o.storage,
+        SessionOptions::default(),
+        &[&o.input, &o.output],
+    )?;
     let _loaded = setup::load(&ctx, &o.storage, &o.input, o.now, "simulate").await?;
     let results = ResultStore::new(o.storage.clone(), o.output.clone())?;
     for name in ["journeys", "touch_credit"] {
@@ -103,15 +107,12 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
         ParquetReadOptions::default(),
     )
     .await?;
-    let typed = ctx
-        .sql(&typed_plans_sql())
-        .await
-        .map_err(|e| {
-            Error::InvalidInput(format!(
-                "--plans {}: not a commission_plans file (see docs/data-contract.md): {e}",
-                plans.display()
-            ))
-        })?;
+    let typed = ctx.sql(&typed_plans_sql()).await.map_err(|e| {
+        Error::InvalidInput(format!(
+            "--plans {}: not a commission_plans file (see docs/data-contract.md): {e}",
+            plans.display()
+        ))
+    })?;
     ctx.deregister_table("commission_plans")?;
     ctx.register_table("commission_plans", typed.into_view())?;
     let proposed = builtin::collect(step::plan_sql(&ctx, &sql, &label).await?).await?;

@@ -163,7 +163,11 @@ pub fn prepare(
         Ok(Rendered { label, sql })
     };
     Ok(Prepared::Ready {
-        inputs: step.input_files().iter().map(render).collect::<Result<_>>()?,
+        inputs: step
+            .input_files()
+            .iter()
+            .map(render)
+            .collect::<Result<_>>()?,
         checks: step.checks.iter().map(render).collect::<Result<_>>()?,
     })
 }
@@ -326,9 +330,7 @@ pub async fn execute(
     planned: Planned,
 ) -> Result<(StepOutcome, Vec<StagedOutput>)> {
     let started = Instant::now();
-    let Execution {
-        ctx, job, date, ..
-    } = *x;
+    let Execution { ctx, job, date, .. } = *x;
     for (label, df) in planned.checks {
         run_check(&label, df, date).await?;
     }
@@ -360,13 +362,8 @@ pub async fn execute(
     for (df, table) in results.into_iter().zip(&step.outputs) {
         let df = with_partition(df, step, table, date, &main_label)?;
         if let Some(decl) = job.table(table) {
-            decl.check(df.schema().as_arrow()).map_err(|e| {
-                if is_builtin {
-                    Error::Internal(format!("built-in {}: {e}", step.name))
-                } else {
-                    e.context(&main_label)
-                }
-            })?;
+            decl.check(df.schema().as_arrow())
+                .map_err(|e| drift(e, is_builtin, &step.name, &main_label))?;
         }
         let path = x.dir.join(table);
         let rows = stage(ctx, df, &path, table)
@@ -388,6 +385,22 @@ pub async fn execute(
         StepOutcome::done(step, rows_in, rows_out, duration_ms),
         outputs,
     ))
+}
+
+/// An output that differs from its declaration: a bug in halo when a
+/// built-in wrote it (exit 1), a job error when a SQL step did (exit 78).
+fn drift(e: Error, is_builtin: bool, step: &str, label: &str) -> Error {
+    if is_builtin {
+        let msg = match e {
+            Error::Config(m) => m,
+            other => other.to_string(),
+        };
+        Error::Internal(format!(
+            "built-in {step} wrote a table unlike its declaration: {msg}"
+        ))
+    } else {
+        e.context(label)
+    }
 }
 
 /// Adds the partition columns halo owns: `dt` (the run date) to a dated
@@ -445,7 +458,12 @@ pub async fn stage(ctx: &SessionContext, df: DataFrame, path: &Path, name: &str)
 
 /// Stops the run when a rolling output has a `dt` outside `[date − days, date]`:
 /// committing it would replace partitions the run does not own.
-async fn check_rolling(ctx: &SessionContext, table: &str, date: NaiveDate, days: u32) -> Result<()> {
+async fn check_rolling(
+    ctx: &SessionContext,
+    table: &str,
+    date: NaiveDate,
+    days: u32,
+) -> Result<()> {
     let first = date - chrono::Duration::days(i64::from(days));
     let sql = format!(
         "SELECT count(*) AS n FROM {} WHERE {PARTITION_COL} IS NULL OR {PARTITION_COL} < DATE '{first}' OR {PARTITION_COL} > DATE '{date}'",
@@ -477,4 +495,36 @@ pub async fn scalar_i64(ctx: &SessionContext, sql: &str) -> Result<Option<i64>> 
         let a = c.as_any().downcast_ref::<arrow::array::Int64Array>()?;
         a.is_valid(0).then(|| a.value(0))
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drifted_output_is_a_bug_from_a_built_in_and_a_job_error_from_sql() {
+        let decl = crate::tables::contract::table("creator_momentum").unwrap();
+        let wrong = arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+            "creator_id",
+            arrow::datatypes::DataType::Int64,
+            true,
+        )]);
+        let e = decl.check(&wrong).unwrap_err();
+        let from_builtin = drift(e, true, "creator_momentum", "x.sql");
+        assert_eq!(from_builtin.exit_code(), 1);
+        assert!(
+            from_builtin.to_string().contains(
+                "built-in creator_momentum: bad configuration: result table creator_momentum"
+            ),
+            "{from_builtin}"
+        );
+        let e = decl.check(&wrong).unwrap_err();
+        let from_sql = drift(e, false, "momentum", "sql/x.sql");
+        assert_eq!(from_sql.exit_code(), 78);
+        assert!(
+            from_sql
+                .to_string()
+                .contains("sql/x.sql: result table creator_momentum")
+        );
+    }
 }

@@ -109,7 +109,8 @@ impl Parser<'_> {
     fn word(&mut self) -> &str {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
+        while self.i < self.s.len()
+            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
         {
             self.i += 1;
         }
@@ -147,7 +148,9 @@ impl Parser<'_> {
                 let s = self.number()?;
                 self.expect(b')')?;
                 if p == 0 || p > 38 || s > p {
-                    return Err(self.err("a decimal has 1 to 38 digits and no more decimals than digits"));
+                    return Err(
+                        self.err("a decimal has 1 to 38 digits and no more decimals than digits")
+                    );
                 }
                 DataType::Decimal128(p as u8, s as i8)
             }
@@ -235,8 +238,14 @@ mod tests {
         ] {
             assert_eq!(spell(&parse(s).unwrap()), s);
         }
-        assert!(matches(&parse("list<string>").unwrap(), &DataType::List(Arc::new(Field::new("element", DataType::Utf8View, false)))));
-        assert!(!matches(&parse("decimal(18,2)").unwrap(), &DataType::Decimal128(19, 2)));
+        assert!(matches(
+            &parse("list<string>").unwrap(),
+            &DataType::List(Arc::new(Field::new("element", DataType::Utf8View, false)))
+        ));
+        assert!(!matches(
+            &parse("decimal(18,2)").unwrap(),
+            &DataType::Decimal128(19, 2)
+        ));
         let e = parse("decimal(18)").unwrap_err().to_string();
         assert!(e.contains("expected ','"), "{e}");
     }

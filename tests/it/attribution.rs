@@ -326,7 +326,11 @@ fn sample_data_matches_channelattribution_and_an_exact_solve() {
         );
         n += 1;
     }
-    assert_eq!(n, orders_with.len(), "every channel's removal effect is checked");
+    assert_eq!(
+        n,
+        orders_with.len(),
+        "every channel's removal effect is checked"
+    );
     // ... and within ChannelAttribution's Monte-Carlo error (its conv_par was 1 %).
     let (mut l1, mut total) = (0.0, 0.0);
     for row in read_csv("ca_markov.csv") {

@@ -40,9 +40,12 @@ async fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
         files(&dir.path().join("c")),
     );
     // Every file the generator says it wrote (and its own summary).
-    let summary: serde_json::Value =
-        serde_json::from_slice(&a["_generator.json"]).unwrap();
-    assert_eq!(a.len() as u64, summary["files"].as_u64().unwrap() + 1, "{summary}");
+    let summary: serde_json::Value = serde_json::from_slice(&a["_generator.json"]).unwrap();
+    assert_eq!(
+        a.len() as u64,
+        summary["files"].as_u64().unwrap() + 1,
+        "{summary}"
+    );
     assert_eq!(a, b);
     assert_ne!(
         a.get("sessions/dt=2026-10-22/part-0.parquet"),

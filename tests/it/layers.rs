@@ -31,7 +31,8 @@ fn documented_layers() -> BTreeMap<String, (u8, String)> {
         for m in cells[1].split(',') {
             let m = m.trim().trim_matches('`').to_string();
             assert!(
-                out.insert(m.clone(), (layer, cells[2].to_string())).is_none(),
+                out.insert(m.clone(), (layer, cells[2].to_string()))
+                    .is_none(),
                 "{m} is listed twice"
             );
         }
@@ -53,7 +54,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The top-level module a source file belongs to.
 fn module_of(file: &Path) -> Option<String> {
     let rel = file.strip_prefix(Path::new(ROOT).join("src")).unwrap();
-    let first = rel.components().next()?.as_os_str().to_string_lossy().to_string();
+    let first = rel
+        .components()
+        .next()?
+        .as_os_str()
+        .to_string_lossy()
+        .to_string();
     match first.as_str() {
         "lib.rs" => None,
         "main.rs" => Some("main".into()),
@@ -83,7 +89,10 @@ fn imports(file: &Path, own: &str) -> BTreeSet<String> {
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
-                if !name.is_empty() && name != own && name.chars().next().is_some_and(|c| c.is_lowercase()) {
+                if !name.is_empty()
+                    && name != own
+                    && name.chars().next().is_some_and(|c| c.is_lowercase())
+                {
                     out.insert(name);
                 }
             }
@@ -112,7 +121,10 @@ fn every_module_has_a_layer_and_imports_run_downward_without_circles() {
         );
     }
     for m in layers.keys() {
-        assert!(modules.contains(m), "ARCHITECTURE.md lists {m}, which is not a module");
+        assert!(
+            modules.contains(m),
+            "ARCHITECTURE.md lists {m}, which is not a module"
+        );
     }
     let mut files = Vec::new();
     rust_files(&Path::new(ROOT).join("src"), &mut files);
@@ -129,7 +141,9 @@ fn every_module_has_a_layer_and_imports_run_downward_without_circles() {
             };
             let rel = f.strip_prefix(ROOT).unwrap().display();
             if to_layer > from_layer {
-                violations.push(format!("{rel}: {from} ({from_name}) imports {to} ({to_name}), a higher layer"));
+                violations.push(format!(
+                    "{rel}: {from} ({from_name}) imports {to} ({to_name}), a higher layer"
+                ));
             }
             if *to_layer == 1 && *from_layer == 1 {
                 violations.push(format!("{rel}: domain {from} imports domain {to}"));
@@ -172,7 +186,11 @@ fn the_layer_scan_sees_an_upward_import() {
     // The scan itself: a domain file naming the runner is caught.
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("x.rs");
-    std::fs::write(&f, "use crate::runner::job::Job; // crate::tables is only a comment\n").unwrap();
+    std::fs::write(
+        &f,
+        "use crate::runner::job::Job; // crate::tables is only a comment\n",
+    )
+    .unwrap();
     let found = imports(&f, "lift");
     assert_eq!(found, BTreeSet::from(["runner".to_string()]));
 }

@@ -48,11 +48,17 @@ pub fn finish(mut b: Background) -> std::process::Output {
 }
 
 pub fn run_args<'a>(job: &'a str, input: &'a str, output: &'a str, date: &'a str) -> Vec<&'a str> {
-    vec!["run", job, "--input", input, "--output", output, "--date", date]
+    vec![
+        "run", job, "--input", input, "--output", output, "--date", date,
+    ]
 }
 
 /// A writer elsewhere: its lease object and a heartbeat `age` ago.
-fn foreign_lease(n: u64, heartbeat_age: chrono::Duration, date_run: Option<&str>) -> (String, String) {
+fn foreign_lease(
+    n: u64,
+    heartbeat_age: chrono::Duration,
+    date_run: Option<&str>,
+) -> (String, String) {
     let started = chrono::Utc::now() - heartbeat_age - chrono::Duration::minutes(5);
     let beat = chrono::Utc::now() - heartbeat_age;
     let lease = serde_json::json!({
@@ -81,8 +87,15 @@ fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
     let job = small_job(dir.path());
     let flag = dir.path().join("go");
     let pause = format!("before_commit:{}", flag.display());
-    let (j, i, o) = (job.to_str().unwrap(), input.to_str().unwrap(), output.to_str().unwrap());
-    let a = spawn(&run_args(j, i, o, "2026-10-01"), &[("HALO_PAUSE_AT", &pause)]);
+    let (j, i, o) = (
+        job.to_str().unwrap(),
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    );
+    let a = spawn(
+        &run_args(j, i, o, "2026-10-01"),
+        &[("HALO_PAUSE_AT", &pause)],
+    );
     let lease = output.join("_halo/lease/0000000001.heartbeat.json");
     wait_for("the first run's lease", || lease.exists());
 
@@ -94,20 +107,42 @@ fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
         "{err}"
     );
     // A decision is a write too: it waits for the run.
-    let d = halo(&["payouts", "approve", "p1", "--by", "ana", "--output", o], &[]);
-    assert_eq!(d.status.code(), Some(75), "{}", String::from_utf8_lossy(&d.stderr));
+    let d = halo(
+        &["payouts", "approve", "p1", "--by", "ana", "--output", o],
+        &[],
+    );
+    assert_eq!(
+        d.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&d.stderr)
+    );
 
     std::fs::write(&flag, "").unwrap();
     let a = finish(a);
-    assert_eq!(a.status.code(), Some(0), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
     // The second run's attempt wrote nothing: only the first date is there.
     assert_eq!(
-        sql_csv(&input, &output, "SELECT DISTINCT CAST(dt AS VARCHAR) AS d FROM daily_sessions"),
+        sql_csv(
+            &input,
+            &output,
+            "SELECT DISTINCT CAST(dt AS VARCHAR) AS d FROM daily_sessions"
+        ),
         "d\n2026-10-01\n"
     );
     // Released: the next run takes lease 2 and the older lease is gone.
     let c = halo(&run_args(j, i, o, "2026-10-02"), &[]);
-    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
+    assert_eq!(
+        c.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&c.stderr)
+    );
     let mut left: Vec<String> = std::fs::read_dir(output.join("_halo/lease"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -131,7 +166,11 @@ fn a_killed_run_is_taken_over_at_once_recorded_and_its_staging_removed() {
     std::fs::create_dir_all(&tmp).unwrap();
     minimal_input(&input);
     let job = small_job(dir.path());
-    let (j, i, o) = (job.to_str().unwrap(), input.to_str().unwrap(), output.to_str().unwrap());
+    let (j, i, o) = (
+        job.to_str().unwrap(),
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    );
     let tmp_env = ("TMPDIR", tmp.to_str().unwrap());
     // Killed before its first commit: nothing committed, its lease held.
     let killed = halo(
@@ -143,21 +182,36 @@ fn a_killed_run_is_taken_over_at_once_recorded_and_its_staging_removed() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(staged.len(), 1, "the killed run left its staging folder: {staged:?}");
+    assert_eq!(
+        staged.len(),
+        1,
+        "the killed run left its staging folder: {staged:?}"
+    );
     assert!(!output.join("daily_sessions").exists());
 
     let next = halo(&run_args(j, i, o, "2026-10-01"), &[tmp_env]);
-    assert_eq!(next.status.code(), Some(0), "{}", String::from_utf8_lossy(&next.stderr));
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
     let s = only_json(&next.stdout);
     assert_eq!(s["abandoned_runs"].as_array().unwrap().len(), 1, "{s}");
-    assert!(!staged[0].exists(), "the dead run's staging folder is removed");
+    assert!(
+        !staged[0].exists(),
+        "the dead run's staging folder is removed"
+    );
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     let runs = sql_csv(
         &input,
         &output,
         "SELECT status, CAST(date AS VARCHAR) AS date, exit_code FROM runs ORDER BY started_at",
     );
-    assert_eq!(runs, "status,date,exit_code\nabandoned,2026-10-01,1\nsuccess,2026-10-01,0\n");
+    assert_eq!(
+        runs,
+        "status,date,exit_code\nabandoned,2026-10-01,1\nsuccess,2026-10-01,0\n"
+    );
 }
 
 #[test]
@@ -166,27 +220,45 @@ fn a_stale_lease_from_another_machine_waits_for_the_timeout_then_is_taken_over()
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     minimal_input(&input);
     let job = small_job(dir.path());
-    let (j, i, o) = (job.to_str().unwrap(), input.to_str().unwrap(), output.to_str().unwrap());
+    let (j, i, o) = (
+        job.to_str().unwrap(),
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    );
     // Alive by its heartbeat (20 s ago): the run waits.
     let (lease, beat) = foreign_lease(1, chrono::Duration::seconds(20), Some("date-run-elsewhere"));
     write_local_lease(&output, 1, &lease, &beat);
     let waits = halo(&run_args(j, i, o, "2026-10-01"), &[]);
     let err = String::from_utf8_lossy(&waits.stderr);
     assert_eq!(waits.status.code(), Some(75), "{err}");
-    assert!(err.contains("run-elsewhere") && err.contains("another-host pid 4242"), "{err}");
+    assert!(
+        err.contains("run-elsewhere") && err.contains("another-host pid 4242"),
+        "{err}"
+    );
     // With a shorter timeout the same heartbeat is stale: taken over.
     let mut args = run_args(j, i, o, "2026-10-01");
     args.extend(["--lease-timeout", "10s"]);
     let took = halo(&args, &[]);
-    assert_eq!(took.status.code(), Some(0), "{}", String::from_utf8_lossy(&took.stderr));
+    assert_eq!(
+        took.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&took.stderr)
+    );
     assert!(output.join("_halo/lease/0000000002.released.json").exists());
-    assert!(!output.join("_halo/lease/0000000001.json").exists(), "older leases are cleared");
+    assert!(
+        !output.join("_halo/lease/0000000001.json").exists(),
+        "older leases are cleared"
+    );
     let runs = sql_csv(
         &input,
         &output,
         "SELECT run_id, status, CAST(date AS VARCHAR) AS date FROM runs WHERE status = 'abandoned'",
     );
-    assert_eq!(runs, "run_id,status,date\ndate-run-elsewhere,abandoned,2026-09-30\n");
+    assert_eq!(
+        runs,
+        "run_id,status,date\ndate-run-elsewhere,abandoned,2026-09-30\n"
+    );
 }
 
 #[test]
@@ -195,10 +267,17 @@ fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back()
     let (input, output) = (dir.path().join("in"), dir.path().join("out"));
     minimal_input(&input);
     let job = small_job(dir.path());
-    let (j, i, o) = (job.to_str().unwrap(), input.to_str().unwrap(), output.to_str().unwrap());
+    let (j, i, o) = (
+        job.to_str().unwrap(),
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    );
     let flag = dir.path().join("go");
     let pause = format!("before_commit_table:{}", flag.display());
-    let a = spawn(&run_args(j, i, o, "2026-10-01"), &[("HALO_PAUSE_AT", &pause)]);
+    let a = spawn(
+        &run_args(j, i, o, "2026-10-01"),
+        &[("HALO_PAUSE_AT", &pause)],
+    );
     wait_for("the pending marker", || {
         std::fs::read_dir(output.join("_halo/pending")).is_ok_and(|mut d| d.next().is_some())
     });
@@ -217,10 +296,25 @@ fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back()
     // The next run (the other writer being silent for an hour) takes over,
     // rolls the first run's marker back and records it.
     let b = halo(&run_args(j, i, o, "2026-10-01"), &[]);
-    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
-    assert_eq!(only_json(&b.stdout)["recovered_runs"].as_array().unwrap().len(), 1);
     assert_eq!(
-        sql_csv(&input, &output, "SELECT status FROM runs ORDER BY started_at"),
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert_eq!(
+        only_json(&b.stdout)["recovered_runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        sql_csv(
+            &input,
+            &output,
+            "SELECT status FROM runs ORDER BY started_at"
+        ),
         "status\nrolled_back\nsuccess\n"
     );
 }
@@ -246,24 +340,66 @@ fn on_s3_a_second_run_waits_and_a_stale_lease_is_taken_over() {
     a_env.push(("HALO_PAUSE_AT", pause.as_str()));
     let a = spawn(&run_args(j, i, o, "2026-10-01"), &a_env);
     wait_for("the first run's lease on S3", || {
-        crate::stores::s3_exists(&endpoint, "leases", "out/_halo/lease/0000000001.heartbeat.json")
+        crate::stores::s3_exists(
+            &endpoint,
+            "leases",
+            "out/_halo/lease/0000000001.heartbeat.json",
+        )
     });
     let b = halo(&run_args(j, i, o, "2026-10-02"), &env);
-    assert_eq!(b.status.code(), Some(75), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(
+        b.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
     std::fs::write(&flag, "").unwrap();
     let a = finish(a);
-    assert_eq!(a.status.code(), Some(0), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
 
     // A stale foreign lease on top (number 3: the first run's was 1, and
     // released) is taken over by lease 4.
     let (lease, beat) = foreign_lease(3, chrono::Duration::hours(1), None);
-    crate::stores::s3_put(&endpoint, "leases", "out/_halo/lease/0000000003.json", &lease);
-    crate::stores::s3_put(&endpoint, "leases", "out/_halo/lease/0000000003.heartbeat.json", &beat);
+    crate::stores::s3_put(
+        &endpoint,
+        "leases",
+        "out/_halo/lease/0000000003.json",
+        &lease,
+    );
+    crate::stores::s3_put(
+        &endpoint,
+        "leases",
+        "out/_halo/lease/0000000003.heartbeat.json",
+        &beat,
+    );
     let c = halo(&run_args(j, i, o, "2026-10-02"), &env);
-    assert_eq!(c.status.code(), Some(0), "{}", String::from_utf8_lossy(&c.stderr));
-    assert!(crate::stores::s3_exists(&endpoint, "leases", "out/_halo/lease/0000000004.released.json"));
+    assert_eq!(
+        c.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&c.stderr)
+    );
+    assert!(crate::stores::s3_exists(
+        &endpoint,
+        "leases",
+        "out/_halo/lease/0000000004.released.json"
+    ));
     let out = halo(
-        &["sql", "SELECT count(DISTINCT dt) AS days FROM daily_sessions", "--format", "csv", "--input", i, "--output", o],
+        &[
+            "sql",
+            "SELECT count(DISTINCT dt) AS days FROM daily_sessions",
+            "--format",
+            "csv",
+            "--input",
+            i,
+            "--output",
+            o,
+        ],
         &env,
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "days\n2\n");

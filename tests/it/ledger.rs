@@ -13,7 +13,10 @@ use halo::payouts::approval::KIND;
 use halo::storage::{Storage, parse_root};
 use url::Url;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ledger/before-heads");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ledger/before-heads"
+);
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -36,9 +39,15 @@ async fn three_decisions(dir: &Path) -> Ledger {
     let storage = Storage::new();
     let root = root(dir);
     let mut ledger = Ledger::load(&storage, &root, KIND, &[]).await.unwrap();
-    for (i, id) in ["cr_1-USD-2026-10", "cr_2-USD-2026-10", "cr_3-USD-2026-10"].iter().enumerate() {
+    for (i, id) in ["cr_1-USD-2026-10", "cr_2-USD-2026-10", "cr_3-USD-2026-10"]
+        .iter()
+        .enumerate()
+    {
         let mut content = serde_json::Map::new();
-        content.insert("payout".into(), serde_json::json!({"payout_id": id, "net": format!("{}.00", 10 * (i + 1))}));
+        content.insert(
+            "payout".into(),
+            serde_json::json!({"payout_id": id, "net": format!("{}.00", 10 * (i + 1))}),
+        );
         content.insert("lines".into(), serde_json::json!([]));
         ledger
             .append(
@@ -80,7 +89,10 @@ async fn entries_written_before_the_head_record_existed_verify_unchanged() {
     copy_dir(Path::new(FIXTURE), dir.path());
     let ledger = verify(dir.path()).await.unwrap();
     assert_eq!(ledger.entries.len(), 2);
-    assert!(ledger.head_record.is_none(), "written by halo before head records");
+    assert!(
+        ledger.head_record.is_none(),
+        "written by halo before head records"
+    );
     // The hashes the old files record are what the generic ledger computes.
     let stored: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(entry(dir.path(), 2)).unwrap()).unwrap();
@@ -89,8 +101,21 @@ async fn entries_written_before_the_head_record_existed_verify_unchanged() {
     assert_eq!(ledger.entries[0].subject_id, "cr_0003-USD-2026-10");
     assert_eq!(ledger.entries[1].decision, "reject");
     // The binary agrees, and names the same head.
-    let out = crate::common::halo(&["payouts", "verify", "--output", dir.path().to_str().unwrap()], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = crate::common::halo(
+        &[
+            "payouts",
+            "verify",
+            "--output",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = crate::common::only_json(&out.stdout);
     assert_eq!(v["head"], stored["hash"]);
     assert_eq!(v["entries"], 2);
@@ -120,12 +145,18 @@ async fn editing_an_entry_or_reordering_two_is_found() {
     let text = std::fs::read_to_string(&second).unwrap();
     std::fs::write(&second, text.replace("\"20.00\"", "\"200.00\"")).unwrap();
     let e = verify(dir.path()).await.unwrap_err();
-    assert!(e.contains("entry 2 (approve of cr_2-USD-2026-10 by ana) was changed"), "{e}");
+    assert!(
+        e.contains("entry 2 (approve of cr_2-USD-2026-10 by ana) was changed"),
+        "{e}"
+    );
     std::fs::write(&second, text).unwrap();
 
     // Swapping two files: each holds the other's sequence number.
     let (a, b) = (entry(dir.path(), 1), entry(dir.path(), 2));
-    let (ta, tb) = (std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+    let (ta, tb) = (
+        std::fs::read_to_string(&a).unwrap(),
+        std::fs::read_to_string(&b).unwrap(),
+    );
     std::fs::write(&a, &tb).unwrap();
     std::fs::write(&b, &ta).unwrap();
     let e = verify(dir.path()).await.unwrap_err();
@@ -134,7 +165,10 @@ async fn editing_an_entry_or_reordering_two_is_found() {
     std::fs::write(&a, tb.replace("\"seq\": 2", "\"seq\": 1")).unwrap();
     std::fs::write(&b, ta.replace("\"seq\": 1", "\"seq\": 2")).unwrap();
     let e = verify(dir.path()).await.unwrap_err();
-    assert!(e.contains("entry 1 does not point to the hash of entry 0"), "{e}");
+    assert!(
+        e.contains("entry 1 does not point to the hash of entry 0"),
+        "{e}"
+    );
 }
 
 /// A `runs` table whose one row recorded the payouts ledger at `seq`/`hash`.
@@ -170,17 +204,26 @@ async fn the_head_a_run_recorded_catches_a_removal_the_head_record_was_made_to_h
     // Remove the newest decision and rewrite the head record to match.
     std::fs::remove_file(entry(dir.path(), 3)).unwrap();
     let head = serde_json::json!({"kind": "payouts", "seq": 2, "hash": ledger.entries[1].hash});
-    std::fs::write(dir.path().join("_ledger/payouts.head.json"), head.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("_ledger/payouts.head.json"),
+        head.to_string(),
+    )
+    .unwrap();
     let e = verify(dir.path()).await.unwrap_err();
     assert!(
-        e.contains("a head recorded in runs names entry 3") && e.contains("the chain ends at entry 2"),
+        e.contains("a head recorded in runs names entry 3")
+            && e.contains("the chain ends at entry 2"),
         "{e}"
     );
     // The head record alone is missing entries too: the chain went on without halo.
     let dir2 = tempfile::tempdir().unwrap();
     let l2 = three_decisions(dir2.path()).await;
     let head = serde_json::json!({"kind": "payouts", "seq": 1, "hash": l2.entries[0].hash});
-    std::fs::write(dir2.path().join("_ledger/payouts.head.json"), head.to_string()).unwrap();
+    std::fs::write(
+        dir2.path().join("_ledger/payouts.head.json"),
+        head.to_string(),
+    )
+    .unwrap();
     let e = verify(dir2.path()).await.unwrap_err();
     assert!(e.contains("entries were added without halo"), "{e}");
 }

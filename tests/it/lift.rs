@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use halo::builtin::Table;
 use halo::generate::{GenerateOptions, generate, scale};
 use halo::lift::{self, Settings, input};
 use halo::storage::{Storage, parse_root};
-use halo::builtin::Table;
 
 use crate::common::{run_nightly, sql_csv};
 
@@ -375,12 +375,10 @@ fn the_nightly_run_writes_the_lift_tables() {
     // Counted from the raw posts: those published in the rolling range, final
     // once 10 days (72 h + the 7-day order lookback) have passed by the end of
     // the run date (2026-11-01T04:00Z); 8 rows each (4 signals, 2 windows).
-    let expected = q(
-        "SELECT count(*) AS posts, \
+    let expected = q("SELECT count(*) AS posts, \
                 sum(CASE WHEN published_at + INTERVAL '10 days' <= TIMESTAMP '2026-11-01T04:00:00Z' THEN 8 ELSE 0 END) AS fin, \
                 sum(CASE WHEN published_at + INTERVAL '10 days' > TIMESTAMP '2026-11-01T04:00:00Z' THEN 8 ELSE 0 END) AS prov \
-         FROM raw.content WHERE published_at >= TIMESTAMP '2026-10-21T04:00:00Z' AND published_at < TIMESTAMP '2026-11-01T04:00:00Z'",
-    );
+         FROM raw.content WHERE published_at >= TIMESTAMP '2026-10-21T04:00:00Z' AND published_at < TIMESTAMP '2026-11-01T04:00:00Z'");
     let want: Vec<&str> = expected.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(&row[2..], &want[..], "{parts} vs {expected}");
     // a final post's settle time (72 h + 7 d) lies before the end of the run date

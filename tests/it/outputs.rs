@@ -80,9 +80,18 @@ fn a_sql_step_whose_result_drifts_from_its_declaration_stops_with_78_naming_the_
         halo(&args, &[])
     };
     // As declared: it commits.
-    let ok = drift_job(dir.path(), "SELECT channel, count(*) AS sessions FROM sessions GROUP BY channel", cols);
+    let ok = drift_job(
+        dir.path(),
+        "SELECT channel, count(*) AS sessions FROM sessions GROUP BY channel",
+        cols,
+    );
     let out = run(&ok, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for (sql, want) in [
         (
             "SELECT channel, CAST(count(*) AS DOUBLE) AS sessions FROM sessions GROUP BY channel",
@@ -104,14 +113,22 @@ fn a_sql_step_whose_result_drifts_from_its_declaration_stops_with_78_naming_the_
         let job = drift_job(dir.path(), sql, cols);
         for extra in [&[][..], &["--dry-run"][..]] {
             let out = run(&job, extra);
-            let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(78), "{extra:?} {sql}: {text}");
             assert!(text.contains(want), "{extra:?} {sql}: {text}");
-            assert!(text.contains("step.sql"), "the message names the file: {text}");
+            assert!(
+                text.contains("step.sql"),
+                "the message names the file: {text}"
+            );
         }
     }
     // The drifted runs committed nothing over the first one.
-    let csv = crate::common::sql_csv(&input, &dir.path().join("out"), "SELECT count(*) AS versions FROM runs WHERE status = 'success'");
+    let csv = crate::common::sql_csv(
+        &input,
+        &dir.path().join("out"),
+        "SELECT count(*) AS versions FROM runs WHERE status = 'success'",
+    );
     assert_eq!(csv, "versions\n1\n");
 }
 
@@ -124,7 +141,8 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
     let sql_link = root.join("sql");
-    std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"), &sql_link).unwrap();
+    std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"), &sql_link)
+        .unwrap();
     let out_dir = dir.path().join("out");
     for (from, to, want) in [
         (
@@ -146,7 +164,10 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
         assert!(nightly_text.contains(from));
         let job = root.join("jobs/nightly.toml");
         std::fs::write(&job, nightly_text.replace(from, to)).unwrap();
-        for extra in [&["--date", "2026-10-01"][..], &["--date", "2026-10-01", "--dry-run"][..]] {
+        for extra in [
+            &["--date", "2026-10-01"][..],
+            &["--date", "2026-10-01", "--dry-run"][..],
+        ] {
             let mut args = vec![
                 "run",
                 job.to_str().unwrap(),
@@ -157,7 +178,8 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
             ];
             args.extend_from_slice(extra);
             let out = halo(&args, &[]);
-            let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(78), "{to}: {text}");
             assert!(text.contains(want), "{to}: {text}");
         }
@@ -178,7 +200,11 @@ async fn a_job_that_leaves_out_every_optional_parameter_gives_the_nightly_result
     assert!(!bare.contains("lift_history_days") && !bare.contains("roi_prior_orders"));
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
-    std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"), root.join("sql")).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"),
+        root.join("sql"),
+    )
+    .unwrap();
     let job = root.join("jobs/bare.toml");
     std::fs::write(&job, bare).unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -194,11 +220,19 @@ async fn a_job_that_leaves_out_every_optional_parameter_gives_the_nightly_result
             "2026-10-25".into(),
         ]
     };
-    for (j, out) in [(nightly().to_string(), &a), (job.to_str().unwrap().to_string(), &b)] {
+    for (j, out) in [
+        (nightly().to_string(), &a),
+        (job.to_str().unwrap().to_string(), &b),
+    ] {
         let args = args(&j, out);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = halo(&args, &[]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     assert_eq!(crate::run::dump(&input, &b), crate::run::dump(&input, &a));
 }

@@ -539,7 +539,11 @@ fn commissions_and_payouts_follow_the_hand_computed_case() {
          GROUP BY order_id ORDER BY order_id",
     );
     let rows: Vec<&str> = by_order.lines().skip(1).collect();
-    assert_eq!(rows[..2], ["o1,100.00,100.00", "o2,200.00,200.00"], "{by_order}");
+    assert_eq!(
+        rows[..2],
+        ["o1,100.00,100.00", "o2,200.00,200.00"],
+        "{by_order}"
+    );
     let o6: Vec<&str> = rows[2].split(',').collect();
     assert_eq!(o6[2], "80.00", "o6 is c1's and c3's: {by_order}");
     let c1 = 300.0 + o6[1].parse::<f64>().unwrap();
@@ -733,7 +737,12 @@ fn payouts_are_listed_shown_and_rejected_through_the_cli() {
     let (input, output) = case_run_through_order_dates(dir.path(), |_, _| {});
     run_nightly(&input, &output, &["--date", "2026-10-31"]);
     let stdout = |o: std::process::Output| {
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     };
     // list: the month's payouts, pending (the figures of the hand case).
@@ -753,14 +762,23 @@ fn payouts_are_listed_shown_and_rejected_through_the_cli() {
         ],
         "{list}"
     );
-    let none = stdout(cli(&output, &["list", "--status", "rejected", "--format", "csv"]));
+    let none = stdout(cli(
+        &output,
+        &["list", "--status", "rejected", "--format", "csv"],
+    ));
     assert_eq!(none.lines().count(), 1, "only the header: {none}");
     // show: the payout row, then its two lines (o3 and o4).
-    let show = stdout(cli(&output, &["show", "c2-EUR-2026-10", "--format", "json"]));
+    let show = stdout(cli(
+        &output,
+        &["show", "c2-EUR-2026-10", "--format", "json"],
+    ));
     let v = crate::common::json_lines(show.as_bytes());
     assert_eq!(v.len(), 3, "{show}");
     assert_eq!(v[0]["net"].as_f64(), Some(120.0));
-    let mut ids: Vec<&str> = v[1..].iter().map(|l| l["line_id"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = v[1..]
+        .iter()
+        .map(|l| l["line_id"].as_str().unwrap())
+        .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["o3/c2", "o4/c2"]);
     let missing = cli(&output, &["show", "c9-USD-2026-10"]);
@@ -771,16 +789,48 @@ fn payouts_are_listed_shown_and_rejected_through_the_cli() {
     assert!(String::from_utf8_lossy(&no_note.stderr).contains("a rejection needs --note"));
     let done = stdout(cli(
         &output,
-        &["reject", "c2-EUR-2026-10", "--by", "bob", "--note", "codes shared on a deal site"],
+        &[
+            "reject",
+            "c2-EUR-2026-10",
+            "--by",
+            "bob",
+            "--note",
+            "codes shared on a deal site",
+        ],
     ));
     let d = crate::common::only_json(done.as_bytes());
-    assert_eq!((d["status"].as_str(), d["by"].as_str(), d["ledger_seq"].as_i64()), (Some("rejected"), Some("bob"), Some(1)));
-    let again = cli(&output, &["reject", "c2-EUR-2026-10", "--by", "bob", "--note", "x"]);
+    assert_eq!(
+        (
+            d["status"].as_str(),
+            d["by"].as_str(),
+            d["ledger_seq"].as_i64()
+        ),
+        (Some("rejected"), Some("bob"), Some(1))
+    );
+    let again = cli(
+        &output,
+        &["reject", "c2-EUR-2026-10", "--by", "bob", "--note", "x"],
+    );
     assert_eq!(again.status.code(), Some(77));
-    let rejected = stdout(cli(&output, &["list", "--status", "rejected", "--format", "csv"]));
+    let rejected = stdout(cli(
+        &output,
+        &["list", "--status", "rejected", "--format", "csv"],
+    ));
     let r: Vec<&str> = rejected.lines().nth(1).unwrap().split(',').collect();
-    assert_eq!((r[0], r[10], r[11], r[13]), ("c2-EUR-2026-10", "rejected", "bob", "codes shared on a deal site"), "{rejected}");
+    assert_eq!(
+        (r[0], r[10], r[11], r[13]),
+        (
+            "c2-EUR-2026-10",
+            "rejected",
+            "bob",
+            "codes shared on a deal site"
+        ),
+        "{rejected}"
+    );
     // A rejected payout is never exported.
-    let export = cli(&output, &["export", "--approved", "--payout", "c2-EUR-2026-10"]);
+    let export = cli(
+        &output,
+        &["export", "--approved", "--payout", "c2-EUR-2026-10"],
+    );
     assert_eq!(export.status.code(), Some(77));
 }

@@ -15,7 +15,10 @@ fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
     for (t, cols) in [
         ("daily_sessions", "*"),
         ("daily_orders", "*"),
-        ("rejects", "\"table\", reason, file, row_number, \"row\", dt"),
+        (
+            "rejects",
+            "\"table\", reason, file, row_number, \"row\", dt",
+        ),
     ] {
         if !output.join(t).exists() {
             out.insert(t.to_string(), String::new());
@@ -69,7 +72,12 @@ impl Case {
 
     fn ok(&self, output: &Path, dates: &[&str]) -> serde_json::Value {
         let out = self.run(output, dates, &[]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         only_json(&out.stdout)
     }
 
@@ -99,7 +107,13 @@ fn killed_after_its_last_commit_but_before_its_runs_row_the_run_is_rolled_back()
     // Both tables and rejects were committed by the killed run ...
     let log = std::fs::read_dir(c.output.join("daily_orders/_delta_log"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
         .count();
     assert_eq!(log, 2, "daily_orders holds the killed run's commit");
     // ... but readers still see the state before it.
@@ -119,13 +133,19 @@ fn killed_after_its_last_commit_but_before_its_runs_row_the_run_is_rolled_back()
 fn killed_in_the_middle_of_a_backfill_only_the_unfinished_date_is_rolled_back() {
     let c = case();
     // Two step tables per date: the third commit is the second date's first.
-    c.killed(&["--from", "2026-10-01", "--to", "2026-10-03"], "after_commit:3");
+    c.killed(
+        &["--from", "2026-10-01", "--to", "2026-10-03"],
+        "after_commit:3",
+    );
     let visible = sql_csv(
         &c.input,
         &c.output,
         "SELECT CAST(dt AS VARCHAR) AS dt, count(*) AS n FROM daily_sessions GROUP BY dt ORDER BY dt",
     );
-    assert_eq!(visible, "dt,n\n2026-10-01,1\n", "the first date stays, the second is not visible");
+    assert_eq!(
+        visible, "dt,n\n2026-10-01,1\n",
+        "the first date stays, the second is not visible"
+    );
     c.ok(&c.output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
     c.ok(&c.clean, &["--from", "2026-10-01", "--to", "2026-10-03"]);
     assert_eq!(dump(&c.input, &c.output), dump(&c.input, &c.clean));
@@ -146,10 +166,18 @@ fn a_recovery_that_is_itself_killed_is_finished_by_the_next_run_and_recorded_onc
         c.killed(&D2, point);
         assert_eq!(dump(&c.input, &c.output), before, "{point}");
         let s = c.ok(&c.output, &D2);
-        assert_eq!(s["recovered_runs"].as_array().unwrap().len(), 1, "{point}: {s}");
+        assert_eq!(
+            s["recovered_runs"].as_array().unwrap().len(),
+            1,
+            "{point}: {s}"
+        );
         c.ok(&c.clean, &D1);
         c.ok(&c.clean, &D2);
-        assert_eq!(dump(&c.input, &c.output), dump(&c.input, &c.clean), "{point}");
+        assert_eq!(
+            dump(&c.input, &c.output),
+            dump(&c.input, &c.clean),
+            "{point}"
+        );
         // The killed run once; the recovery run that died never started a date.
         assert_eq!(
             c.statuses(),
@@ -168,7 +196,10 @@ fn killed_before_its_first_commit_the_date_is_recorded_as_abandoned_and_runs_aga
     assert_eq!(dump(&c.input, &c.output), before);
     let s = c.ok(&c.output, &D2);
     assert_eq!(s["abandoned_runs"].as_array().unwrap().len(), 1, "{s}");
-    assert!(s["recovered_runs"].as_array().unwrap().is_empty(), "nothing to roll back: {s}");
+    assert!(
+        s["recovered_runs"].as_array().unwrap().is_empty(),
+        "nothing to roll back: {s}"
+    );
     c.ok(&c.clean, &D1);
     c.ok(&c.clean, &D2);
     assert_eq!(dump(&c.input, &c.output), dump(&c.input, &c.clean));
@@ -183,8 +214,15 @@ fn runs_records_when_an_attempt_really_started() {
     let c = case();
     let flag = c.output.parent().unwrap().join("go");
     let pause = format!("before_commit:{}", flag.display());
-    let (j, i, o) = (c.job.as_str(), c.input.to_str().unwrap(), c.output.to_str().unwrap());
-    let run = spawn(&run_args(j, i, o, "2026-10-01"), &[("HALO_PAUSE_AT", &pause)]);
+    let (j, i, o) = (
+        c.job.as_str(),
+        c.input.to_str().unwrap(),
+        c.output.to_str().unwrap(),
+    );
+    let run = spawn(
+        &run_args(j, i, o, "2026-10-01"),
+        &[("HALO_PAUSE_AT", &pause)],
+    );
     // The heartbeat names the date once its attempt has started.
     let lease = c.output.join("_halo/lease/0000000001.heartbeat.json");
     wait_for("the date's attempt", || {
@@ -193,7 +231,12 @@ fn runs_records_when_an_attempt_really_started() {
     std::thread::sleep(Duration::from_millis(1500));
     std::fs::write(&flag, "").unwrap();
     let out = finish(run);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let csv = sql_csv(
         &c.input,
         &c.output,

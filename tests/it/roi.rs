@@ -69,10 +69,9 @@ async fn roi_totals_reconcile_with_their_sources() {
          LEFT JOIN raw.fx_rates r ON r.currency = k.currency AND r.\"date\" = k.incurred_on \
          WHERE k.incurred_on <= DATE '2026-10-31'",
     ));
-    let generated: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(input.join("_generator.json")).unwrap(),
-    )
-    .unwrap();
+    let generated: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(input.join("_generator.json")).unwrap())
+            .unwrap();
     assert_eq!(
         rows.len() as u64,
         generated["rows"]["costs"].as_u64().unwrap(),

@@ -196,7 +196,11 @@ async fn nightly_run_matches_an_independent_computation() {
                 format!("(SELECT count(*) FROM {t} WHERE {filter} = DATE '{DATE}')")
             })
             .collect();
-        let total = sql_csv(&input, &output, &format!("SELECT {} AS n", counts.join(" + ")));
+        let total = sql_csv(
+            &input,
+            &output,
+            &format!("SELECT {} AS n", counts.join(" + ")),
+        );
         assert_eq!(
             total.lines().nth(1).unwrap(),
             step["rows_out"].to_string(),
@@ -360,7 +364,8 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
     );
     // Every Parquet file the generator wrote, and nothing else.
     let generated: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(input.join("_generator.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(input.join("_generator.json")).unwrap())
+            .unwrap();
     let truth_files = walk(&input.join("_truth")).len();
     assert_eq!(
         s["input_files"].as_array().unwrap().len() as u64,

@@ -97,7 +97,11 @@ impl Setup {
             .map_err(|e| format!("{file}: {e}"))?;
         let sql = halo::runner::render::render(&text, file, &self.params, self.date, "slt")
             .map_err(|e| e.to_string())?;
-        let df = self.ctx.sql(&sql).await.map_err(|e| format!("{file}: {e}"))?;
+        let df = self
+            .ctx
+            .sql(&sql)
+            .await
+            .map_err(|e| format!("{file}: {e}"))?;
         self.ctx.deregister_table(name).map_err(|e| e.to_string())?;
         self.ctx
             .register_table(name, df.into_view())
@@ -117,16 +121,25 @@ impl Setup {
                 self.date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| e.to_string())?;
             }
             ["halo", "param", ..] => {
-                let rest = line.trim_start_matches("halo").trim_start().trim_start_matches("param").trim();
+                let rest = line
+                    .trim_start_matches("halo")
+                    .trim_start()
+                    .trim_start_matches("param")
+                    .trim();
                 let (key, value) = rest.split_once('=').ok_or("halo param <key> = <value>")?;
                 let key = key.trim();
-                let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {}", value.trim()))
-                    .map_err(|e| e.to_string())?["v"]
-                    .clone();
+                let value: toml::Value =
+                    toml::from_str::<toml::Table>(&format!("v = {}", value.trim()))
+                        .map_err(|e| e.to_string())?["v"]
+                        .clone();
                 match key {
                     "timezone" => self.params.timezone = value.as_str().ok_or("a string")?.into(),
-                    "base_currency" => self.params.base_currency = value.as_str().ok_or("a string")?.into(),
-                    "lookback_days" => self.params.lookback_days = value.as_integer().ok_or("an integer")? as u32,
+                    "base_currency" => {
+                        self.params.base_currency = value.as_str().ok_or("a string")?.into()
+                    }
+                    "lookback_days" => {
+                        self.params.lookback_days = value.as_integer().ok_or("an integer")? as u32
+                    }
                     "brand_terms" => {
                         self.params.brand_terms = value
                             .as_array()
@@ -147,9 +160,14 @@ impl Setup {
             }
             ["halo", "result", tables @ ..] => {
                 for t in tables {
-                    let decl = halo::tables::contract::table(t).ok_or(format!("no result table {t}"))?;
+                    let decl =
+                        halo::tables::contract::table(t).ok_or(format!("no result table {t}"))?;
                     let schema = decl.schema().map_err(|e| e.to_string())?;
-                    let nullable: Vec<_> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+                    let nullable: Vec<_> = schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.as_ref().clone().with_nullable(true))
+                        .collect();
                     let schema = Arc::new(arrow::datatypes::Schema::new(nullable));
                     self.empty(t, schema.clone())?;
                     self.empty(&format!("{t}_history"), schema)?;

@@ -41,7 +41,11 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
         "json",
     ]);
     assert_eq!(rows, crate::common::json_lines(raw.as_bytes()));
-    assert_eq!(rows.len(), 9, "every channel of the contract has sessions: {json}");
+    assert_eq!(
+        rows.len(),
+        9,
+        "every channel of the contract has sessions: {json}"
+    );
 
     // raw.<table> has every row, including the rejected ones.
     let raw = halo_ok(&[
@@ -116,10 +120,20 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert!(!Path::new("/tmp/halo-copy-out.csv").exists(), "COPY wrote nothing");
+    assert!(
+        !Path::new("/tmp/halo-copy-out.csv").exists(),
+        "COPY wrote nothing"
+    );
     // Several statements in one string: refused as a whole, nothing runs.
     let out = halo(
-        &["sql", "SELECT 1; DROP TABLE daily_orders", "--input", i, "--output", o],
+        &[
+            "sql",
+            "SELECT 1; DROP TABLE daily_orders",
+            "--input",
+            i,
+            "--output",
+            o,
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -129,5 +143,17 @@ async fn queries_read_results_and_raw_tables_and_refuse_writes() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The table is untouched by all of the above.
-    assert_eq!(counted, halo_ok(&["sql", "SELECT count(*) AS n FROM daily_orders", "--input", i, "--output", o, "--format", "csv"]));
+    assert_eq!(
+        counted,
+        halo_ok(&[
+            "sql",
+            "SELECT count(*) AS n FROM daily_orders",
+            "--input",
+            i,
+            "--output",
+            o,
+            "--format",
+            "csv"
+        ])
+    );
 }
