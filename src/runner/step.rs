@@ -514,7 +514,8 @@ mod tests {
         assert_eq!(from_builtin.exit_code(), 1);
         assert!(
             from_builtin.to_string().contains(
-                "built-in creator_momentum: bad configuration: result table creator_momentum"
+                "built-in creator_momentum wrote a table unlike its declaration: \
+                 result table creator_momentum: column clicks_today (int64) is missing"
             ),
             "{from_builtin}"
         );
