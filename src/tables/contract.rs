@@ -1065,15 +1065,31 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             columns: vec![
                 req("run_id", "string", "UUIDv7 of the attempt"),
                 req("job", "string", "job name"),
-                col("date", "date", "the run date (null for a rolled-back run)"),
-                req("started_at", "timestamp[us, tz=UTC]", "wall-clock times"),
-                req("finished_at", "timestamp[us, tz=UTC]", "wall-clock times"),
-                req("status", "string", "`success`, `failed` or `rolled_back`"),
+                col(
+                    "date",
+                    "date",
+                    "the run date (null for a run rolled back by an older halo)",
+                ),
+                req(
+                    "started_at",
+                    "timestamp[us, tz=UTC]",
+                    "when the date's attempt started",
+                ),
+                req(
+                    "finished_at",
+                    "timestamp[us, tz=UTC]",
+                    "when its row was written (for an abandoned attempt: its last heartbeat)",
+                ),
+                req(
+                    "status",
+                    "string",
+                    "`success`, `failed`, `rolled_back` or `abandoned` (see above)",
+                ),
                 req("exit_code", "int32", "the date's exit code"),
                 col("error", "string", "what went wrong"),
                 req("halo_version", "string", "the engine's version"),
-                col("input", "string", "the roots"),
-                col("output", "string", "the roots"),
+                col("input", "string", "the input root"),
+                col("output", "string", "the output root"),
                 col(
                     "steps",
                     "list<struct<step string, output string, status string, reason string, rows_in int64, rows_out int64, duration_ms int64>>",
