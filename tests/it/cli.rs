@@ -5,13 +5,12 @@
 
 use std::process::Command;
 
-use crate::common::{NOW, halo, json_lines, minimal_input, only_json, small_job, sql_csv};
+use crate::common::{NOW, Small, halo, json_lines, only_json, sql_csv};
 
 #[test]
 fn a_backfill_with_a_failing_date_runs_the_others_and_exits_with_its_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
+    let case = Small::new();
+    let (input, output) = (&case.input, &case.output);
     // A EUR order on 2026-10-02 without that day's rate: that date's check fails.
     crate::common::write_parquet(
         &input.join("orders/part-1.parquet"),
@@ -25,20 +24,8 @@ fn a_backfill_with_a_failing_date_runs_the_others_and_exits_with_its_code() {
             ("currency", crate::contract::s(&[Some("EUR")])),
         ],
     );
-    let job = small_job(dir.path());
     let out = halo(
-        &[
-            "run",
-            job.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-            "--from",
-            "2026-10-01",
-            "--to",
-            "2026-10-03",
-        ],
+        &case.args(output, &["--from", "2026-10-01", "--to", "2026-10-03"]),
         &[],
     );
     assert_eq!(
@@ -74,16 +61,16 @@ fn a_backfill_with_a_failing_date_runs_the_others_and_exits_with_its_code() {
     assert!(err.contains("EUR") && err.contains("2026-10-02"), "{err}");
     assert_eq!(
         sql_csv(
-            &input,
-            &output,
+            input,
+            output,
             "SELECT CAST(dt AS VARCHAR) AS dt FROM daily_sessions ORDER BY dt"
         ),
         "dt\n2026-10-01\n2026-10-03\n"
     );
     assert_eq!(
         sql_csv(
-            &input,
-            &output,
+            input,
+            output,
             "SELECT CAST(date AS VARCHAR) AS date, status, exit_code FROM runs ORDER BY date"
         ),
         "date,status,exit_code\n2026-10-01,success,0\n2026-10-02,failed,65\n2026-10-03,success,0\n"
@@ -92,10 +79,8 @@ fn a_backfill_with_a_failing_date_runs_the_others_and_exits_with_its_code() {
 
 #[test]
 fn roots_come_from_the_environment_and_logs_are_json_lines_on_stderr() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
-    let job = small_job(dir.path());
+    let case = Small::new();
+    let (input, output, job) = (&case.input, &case.output, &case.job);
     let env = [
         ("HALO_INPUT", input.to_str().unwrap()),
         ("HALO_OUTPUT", output.to_str().unwrap()),
@@ -171,20 +156,8 @@ fn roots_come_from_the_environment_and_logs_are_json_lines_on_stderr() {
 
 #[test]
 fn a_bug_exits_1_through_the_binary() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
-    let job = small_job(dir.path());
-    let args = [
-        "run",
-        job.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-        "--date",
-        "2026-10-01",
-    ];
+    let case = Small::new();
+    let args = case.args(&case.output, &["--date", "2026-10-01"]);
     // An internal error on the date: the date and the process exit 1.
     let out = halo(&args, &[("HALO_FAIL_AT", "error:before_commit")]);
     assert_eq!(

@@ -213,3 +213,46 @@ pub fn minimal_input(root: &Path) {
         ],
     );
 }
+
+/// A temp folder with the small input (`minimal_input`), the small job and an
+/// output root: the setup of the lease, recovery and CLI tests.
+pub struct Small {
+    /// The folder (removed when dropped).
+    pub dir: tempfile::TempDir,
+    /// The input root.
+    pub input: std::path::PathBuf,
+    /// The output root.
+    pub output: std::path::PathBuf,
+    /// The small job's file.
+    pub job: std::path::PathBuf,
+}
+
+impl Small {
+    /// A fresh one.
+    pub fn new() -> Small {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        minimal_input(&input);
+        let job = small_job(dir.path());
+        Small {
+            output: dir.path().join("out"),
+            input,
+            job,
+            dir,
+        }
+    }
+
+    /// `halo run JOB --input IN --output <output>` and `extra`.
+    pub fn args<'a>(&'a self, output: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "run",
+            self.job.to_str().unwrap(),
+            "--input",
+            self.input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+}

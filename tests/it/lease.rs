@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{NOW, halo, minimal_input, only_json, small_job, sql_csv};
+use crate::common::{NOW, Small, halo, only_json, sql_csv};
 
 /// A halo process started in the background (killed if the test fails).
 pub struct Background(Option<Child>);
@@ -81,14 +81,12 @@ fn write_local_lease(output: &Path, n: u64, lease: &str, heartbeat: &str) {
 
 #[test]
 fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
-    let job = small_job(dir.path());
-    let flag = dir.path().join("go");
+    let case = Small::new();
+    let (dir, input, output) = (case.dir.path(), &case.input, &case.output);
+    let flag = dir.join("go");
     let pause = format!("before_commit:{}", flag.display());
     let (j, i, o) = (
-        job.to_str().unwrap(),
+        case.job.to_str().unwrap(),
         input.to_str().unwrap(),
         output.to_str().unwrap(),
     );
@@ -129,8 +127,8 @@ fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
     // The second run's attempt wrote nothing: only the first date is there.
     assert_eq!(
         sql_csv(
-            &input,
-            &output,
+            input,
+            output,
             "SELECT DISTINCT CAST(dt AS VARCHAR) AS d FROM daily_sessions"
         ),
         "d\n2026-10-01\n"
@@ -160,17 +158,15 @@ fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
 
 #[test]
 fn a_killed_run_is_taken_over_at_once_recorded_and_its_staging_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir_all(&tmp).unwrap();
-    minimal_input(&input);
-    let job = small_job(dir.path());
+    let case = Small::new();
+    let (dir, input, output) = (case.dir.path(), &case.input, &case.output);
     let (j, i, o) = (
-        job.to_str().unwrap(),
+        case.job.to_str().unwrap(),
         input.to_str().unwrap(),
         output.to_str().unwrap(),
     );
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let tmp_env = ("TMPDIR", tmp.to_str().unwrap());
     // Killed before its first commit: nothing committed, its lease held.
     let killed = halo(
@@ -204,8 +200,8 @@ fn a_killed_run_is_taken_over_at_once_recorded_and_its_staging_removed() {
     );
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     let runs = sql_csv(
-        &input,
-        &output,
+        input,
+        output,
         "SELECT status, CAST(date AS VARCHAR) AS date, exit_code FROM runs ORDER BY started_at",
     );
     assert_eq!(
@@ -216,18 +212,16 @@ fn a_killed_run_is_taken_over_at_once_recorded_and_its_staging_removed() {
 
 #[test]
 fn a_stale_lease_from_another_machine_waits_for_the_timeout_then_is_taken_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
-    let job = small_job(dir.path());
+    let case = Small::new();
+    let (input, output) = (&case.input, &case.output);
     let (j, i, o) = (
-        job.to_str().unwrap(),
+        case.job.to_str().unwrap(),
         input.to_str().unwrap(),
         output.to_str().unwrap(),
     );
     // Alive by its heartbeat (20 s ago): the run waits.
     let (lease, beat) = foreign_lease(1, chrono::Duration::seconds(20), Some("date-run-elsewhere"));
-    write_local_lease(&output, 1, &lease, &beat);
+    write_local_lease(output, 1, &lease, &beat);
     let waits = halo(&run_args(j, i, o, "2026-10-01"), &[]);
     let err = String::from_utf8_lossy(&waits.stderr);
     assert_eq!(waits.status.code(), Some(75), "{err}");
@@ -251,8 +245,8 @@ fn a_stale_lease_from_another_machine_waits_for_the_timeout_then_is_taken_over()
         "older leases are cleared"
     );
     let runs = sql_csv(
-        &input,
-        &output,
+        input,
+        output,
         "SELECT run_id, status, CAST(date AS VARCHAR) AS date FROM runs WHERE status = 'abandoned'",
     );
     assert_eq!(
@@ -263,16 +257,14 @@ fn a_stale_lease_from_another_machine_waits_for_the_timeout_then_is_taken_over()
 
 #[test]
 fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
-    minimal_input(&input);
-    let job = small_job(dir.path());
+    let case = Small::new();
+    let (dir, input, output) = (case.dir.path(), &case.input, &case.output);
     let (j, i, o) = (
-        job.to_str().unwrap(),
+        case.job.to_str().unwrap(),
         input.to_str().unwrap(),
         output.to_str().unwrap(),
     );
-    let flag = dir.path().join("go");
+    let flag = dir.join("go");
     let pause = format!("before_commit_table:{}", flag.display());
     let a = spawn(
         &run_args(j, i, o, "2026-10-01"),
@@ -283,7 +275,7 @@ fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back()
     });
     // Another writer takes the lease over (as after a stall of the first).
     let (lease, beat) = foreign_lease(2, chrono::Duration::hours(1), None);
-    write_local_lease(&output, 2, &lease, &beat);
+    write_local_lease(output, 2, &lease, &beat);
     std::fs::write(&flag, "").unwrap();
     let a = finish(a);
     let err = String::from_utf8_lossy(&a.stderr);
@@ -310,11 +302,7 @@ fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back()
         1
     );
     assert_eq!(
-        sql_csv(
-            &input,
-            &output,
-            "SELECT status FROM runs ORDER BY started_at"
-        ),
+        sql_csv(input, output, "SELECT status FROM runs ORDER BY started_at"),
         "status\nrolled_back\nsuccess\n"
     );
 }
@@ -328,13 +316,10 @@ fn on_s3_a_second_run_waits_and_a_stale_lease_is_taken_over() {
     let endpoint = format!("http://127.0.0.1:{port}");
     crate::stores::create_bucket(&endpoint, "leases");
     let env = crate::stores::s3_env(&endpoint);
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    minimal_input(&input);
-    let job = small_job(dir.path());
-    let (j, i) = (job.to_str().unwrap(), input.to_str().unwrap());
+    let case = Small::new();
+    let (j, i) = (case.job.to_str().unwrap(), case.input.to_str().unwrap());
     let o = "s3://leases/out";
-    let flag = dir.path().join("go");
+    let flag = case.dir.path().join("go");
     let pause = format!("before_commit:{}", flag.display());
     let mut a_env = env.clone();
     a_env.push(("HALO_PAUSE_AT", pause.as_str()));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{halo, minimal_input, only_json, small_job, sql_csv};
+use crate::common::{Small, halo, only_json, sql_csv};
 use crate::lease::{finish, run_args, spawn, wait_for};
 
 fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
@@ -34,8 +34,9 @@ fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// The small job's roots, and a second output root for the clean run.
 struct Case {
-    _dir: tempfile::TempDir,
+    small: Small,
     input: std::path::PathBuf,
     output: std::path::PathBuf,
     clean: std::path::PathBuf,
@@ -43,31 +44,19 @@ struct Case {
 }
 
 fn case() -> Case {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    minimal_input(&input);
-    let job = small_job(dir.path()).to_str().unwrap().to_string();
+    let small = Small::new();
     Case {
-        input,
-        output: dir.path().join("out"),
-        clean: dir.path().join("clean"),
-        job,
-        _dir: dir,
+        input: small.input.clone(),
+        output: small.output.clone(),
+        clean: small.dir.path().join("clean"),
+        job: small.job.to_str().unwrap().to_string(),
+        small,
     }
 }
 
 impl Case {
     fn run(&self, output: &Path, dates: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut args = vec![
-            "run",
-            self.job.as_str(),
-            "--input",
-            self.input.to_str().unwrap(),
-            "--output",
-            output.to_str().unwrap(),
-        ];
-        args.extend_from_slice(dates);
-        halo(&args, env)
+        halo(&self.small.args(output, dates), env)
     }
 
     fn ok(&self, output: &Path, dates: &[&str]) -> serde_json::Value {
