@@ -35,9 +35,20 @@ pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Background {
     Background(Some(cmd.spawn().expect("halo starts")))
 }
 
-pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+/// Waits until `done`, failing with the process's own output if it ends first.
+pub fn wait_for(b: &mut Background, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !done() {
+        let child = b.0.as_mut().unwrap();
+        if child.try_wait().unwrap().is_some() {
+            let out = b.0.take().unwrap().wait_with_output().unwrap();
+            panic!(
+                "halo ended ({:?}) before {what}:\n{}\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -90,12 +101,12 @@ fn a_second_run_on_the_same_root_exits_75_naming_the_holder() {
         input.to_str().unwrap(),
         output.to_str().unwrap(),
     );
-    let a = spawn(
+    let mut a = spawn(
         &run_args(j, i, o, "2026-10-01"),
         &[("HALO_PAUSE_AT", &pause)],
     );
     let lease = output.join("_halo/lease/0000000001.heartbeat.json");
-    wait_for("the first run's lease", || lease.exists());
+    wait_for(&mut a, "the first run's lease", || lease.exists());
 
     let b = halo(&run_args(j, i, o, "2026-10-02"), &[]);
     let err = String::from_utf8_lossy(&b.stderr);
@@ -266,11 +277,11 @@ fn a_run_whose_lease_was_taken_over_stops_before_committing_and_is_rolled_back()
     );
     let flag = dir.join("go");
     let pause = format!("before_commit_table:{}", flag.display());
-    let a = spawn(
+    let mut a = spawn(
         &run_args(j, i, o, "2026-10-01"),
         &[("HALO_PAUSE_AT", &pause)],
     );
-    wait_for("the pending marker", || {
+    wait_for(&mut a, "the pending marker", || {
         std::fs::read_dir(output.join("_halo/pending")).is_ok_and(|mut d| d.next().is_some())
     });
     // Another writer takes the lease over (as after a stall of the first).
@@ -323,8 +334,8 @@ fn on_s3_a_second_run_waits_and_a_stale_lease_is_taken_over() {
     let pause = format!("before_commit:{}", flag.display());
     let mut a_env = env.clone();
     a_env.push(("HALO_PAUSE_AT", pause.as_str()));
-    let a = spawn(&run_args(j, i, o, "2026-10-01"), &a_env);
-    wait_for("the first run's lease on S3", || {
+    let mut a = spawn(&run_args(j, i, o, "2026-10-01"), &a_env);
+    wait_for(&mut a, "the first run's lease on S3", || {
         crate::stores::s3_exists(
             &endpoint,
             "leases",
@@ -388,4 +399,52 @@ fn on_s3_a_second_run_waits_and_a_stale_lease_is_taken_over() {
         &env,
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "days\n2\n");
+
+    // A holder killed on this machine is taken over at once (lease 6), and
+    // its date is recorded as abandoned.
+    let mut killed_env = env.clone();
+    killed_env.push(("HALO_FAIL_AT", "before_commit"));
+    let killed = halo(&run_args(j, i, o, "2026-10-03"), &killed_env);
+    assert_eq!(killed.status.code(), None, "aborted by a signal");
+    assert!(!crate::stores::s3_exists(
+        &endpoint,
+        "leases",
+        "out/_halo/lease/0000000005.released.json"
+    ));
+    let next = halo(&run_args(j, i, o, "2026-10-03"), &env);
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(
+        only_json(&next.stdout)["abandoned_runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(crate::stores::s3_exists(
+        &endpoint,
+        "leases",
+        "out/_halo/lease/0000000006.released.json"
+    ));
+    let runs = halo(
+        &[
+            "sql",
+            "SELECT status, count(*) AS n FROM runs GROUP BY status ORDER BY status",
+            "--format",
+            "csv",
+            "--input",
+            i,
+            "--output",
+            o,
+        ],
+        &env,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&runs.stdout),
+        "status,n\nabandoned,1\nsuccess,3\n"
+    );
 }

@@ -208,13 +208,13 @@ fn runs_records_when_an_attempt_really_started() {
         c.input.to_str().unwrap(),
         c.output.to_str().unwrap(),
     );
-    let run = spawn(
+    let mut run = spawn(
         &run_args(j, i, o, "2026-10-01"),
         &[("HALO_PAUSE_AT", &pause)],
     );
     // The heartbeat names the date once its attempt has started.
     let lease = c.output.join("_halo/lease/0000000001.heartbeat.json");
-    wait_for("the date's attempt", || {
+    wait_for(&mut run, "the date's attempt", || {
         std::fs::read_to_string(&lease).is_ok_and(|t| t.contains("\"date_run_id\":\""))
     });
     std::thread::sleep(Duration::from_millis(1500));
