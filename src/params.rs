@@ -52,6 +52,8 @@ pub enum ParamDefault {
     Strs(&'static [&'static str]),
     /// A list of numbers.
     Floats(&'static [f64]),
+    /// A table of string lists (`{ key = ["a", "b"] }`).
+    Lists(&'static [(&'static str, &'static [&'static str])]),
 }
 
 impl ParamDefault {
@@ -67,6 +69,11 @@ impl ParamDefault {
             ParamDefault::Floats(v) => {
                 toml::Value::Array(v.iter().map(|f| toml::Value::Float(*f)).collect())
             }
+            ParamDefault::Lists(v) => toml::Value::Table(
+                v.iter()
+                    .map(|(k, l)| (k.to_string(), ParamDefault::Strs(l).to_toml()))
+                    .collect(),
+            ),
         }
     }
 }
@@ -152,9 +159,37 @@ impl Param {
         }
     }
 
+    /// A table-of-string-lists parameter.
+    pub const fn lists(
+        name: &'static str,
+        default: &'static [(&'static str, &'static [&'static str])],
+        doc: &'static str,
+    ) -> Param {
+        Param {
+            name,
+            default: ParamDefault::Lists(default),
+            min: None,
+            max: None,
+            doc,
+        }
+    }
+
     /// How the default reads in the docs.
     pub fn default_text(&self) -> String {
         match self.default {
+            ParamDefault::Lists(v) => format!(
+                "`{{ {} }}`",
+                v.iter()
+                    .map(|(k, l)| format!(
+                        "{k} = [{}]",
+                        l.iter()
+                            .map(|s| format!("\"{s}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             ParamDefault::Str(s) => format!("`\"{s}\"`"),
             ParamDefault::Strs(v) => format!(
                 "`[{}]`",
@@ -186,11 +221,20 @@ impl Params {
     }
 
     /// The job's value of `p`, or its default.
+    /// A table parameter is merged key by key over its default, so a job
+    /// that sets one key keeps the others' defaults.
     pub fn value(&self, p: &Param) -> toml::Value {
-        self.extra
-            .get(p.name)
-            .cloned()
-            .unwrap_or_else(|| p.default.to_toml())
+        let default = p.default.to_toml();
+        match (self.extra.get(p.name), default) {
+            (Some(toml::Value::Table(set)), toml::Value::Table(mut merged)) => {
+                for (k, v) in set {
+                    merged.insert(k.clone(), v.clone());
+                }
+                toml::Value::Table(merged)
+            }
+            (Some(v), _) => v.clone(),
+            (None, d) => d,
+        }
     }
 
     /// Integer parameter `p`, checked against its bounds.
@@ -229,6 +273,41 @@ impl Params {
         v.as_array()
             .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect())
             .ok_or_else(|| bad_param(p.name, "a list of strings", &v))
+    }
+
+    /// Table-of-string-lists parameter `p`: every key of the default, each
+    /// the job's list or the default's (a key the default lacks is refused).
+    pub fn lists(&self, p: &Param) -> Result<BTreeMap<String, Vec<String>>> {
+        let ParamDefault::Lists(default) = p.default else {
+            return Err(Error::Internal(format!(
+                "{} is not a table parameter",
+                p.name
+            )));
+        };
+        let keys: Vec<&str> = default.iter().map(|(k, _)| *k).collect();
+        let want = format!(
+            "a table of string lists with keys among {}",
+            keys.join(", ")
+        );
+        let v = self.value(p);
+        let table = v.as_table().ok_or_else(|| bad_param(p.name, &want, &v))?;
+        let mut out: BTreeMap<String, Vec<String>> = default
+            .iter()
+            .map(|(k, l)| (k.to_string(), l.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        for (k, list) in table {
+            if !keys.contains(&k.as_str()) {
+                return Err(bad_param(p.name, &want, &v));
+            }
+            let items: Option<Vec<String>> = list
+                .as_array()
+                .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect());
+            out.insert(
+                k.clone(),
+                items.ok_or_else(|| bad_param(p.name, &want, &v))?,
+            );
+        }
+        Ok(out)
     }
 
     /// List-of-numbers parameter `p`.

@@ -1,10 +1,14 @@
 -- Per minute, signal and country, from the first day the lift looks back to
--- (lift_history_days) to the end of the run date. Only traffic without a
--- tracked click counts: clicks are attributed already.
---   direct          direct sessions
---   branded_search  organic or paid search sessions whose query holds a
---                   brand term
---   product_page    sessions landing on a product page, any channel
+-- (lift_history_days) to the end of the run date. Only traffic that no
+-- tracked source explains counts (dark social): a session with a tracked
+-- click or any UTM tag is left out, and a session counts for a signal only
+-- when its channel is one of the signal's eligible channels
+-- (lift_signal_channels; by default direct for direct, organic search for
+-- branded_search, both for product_page). A search session counts only when
+-- its query holds a brand term.
+--   direct          eligible sessions
+--   branded_search  eligible sessions whose query holds a brand term
+--   product_page    eligible sessions landing on a product page
 --   orders          orders not placed in a click-opened session
 -- Country "ALL" is every country together (the series lift is measured on);
 -- a missing country is "unknown". A site that exports only aggregates gives
@@ -20,18 +24,19 @@ WITH events AS (
     FROM (
         SELECT date_trunc('minute', started_at) AS minute,
                coalesce(country, 'unknown') AS place,
-               channel = 'direct' AS is_direct,
-               coalesce(channel IN ('organic_search', 'paid_search')
-                        AND regexp_like(lower(search_query), ${brand_terms_pattern}), false) AS is_branded,
+               channel,
+               coalesce(regexp_like(lower(search_query), ${brand_terms_pattern}), false) AS is_branded,
                coalesce(landing_page_type = 'product', false) AS is_product,
                unnest(make_array('direct', 'branded_search', 'product_page')) AS signal
         FROM sessions
         WHERE click_id IS NULL
+          AND utm_source IS NULL AND utm_medium IS NULL AND utm_campaign IS NULL
           AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
     )
-    WHERE (signal = 'direct' AND is_direct)
-       OR (signal = 'branded_search' AND is_branded)
-       OR (signal = 'product_page' AND is_product)
+    WHERE concat(signal, ':', channel) IN (${lift_signal_channels})
+      AND (channel NOT IN ('organic_search', 'paid_search') OR is_branded)
+      AND (signal <> 'branded_search' OR is_branded)
+      AND (signal <> 'product_page' OR is_product)
     UNION ALL
     SELECT date_trunc('minute', o.ordered_at) AS minute,
            coalesce(o.country, 'unknown') AS country, 'orders' AS signal

@@ -313,6 +313,16 @@ pub fn day_tables(d: &Day) -> Result<Vec<(&'static str, RecordBatch)>> {
         })
         .collect();
     let refunds: Vec<RefundRow> = d.refunds.iter().map(RefundRow::from).collect();
+    let causes: Vec<Value> = d
+        .orders
+        .iter()
+        .map(|o| {
+            json!({"order_id": o.id, "ordered_at": micros(o.ordered_at), "cause": o.cause.kind,
+                   "creator_id": o.cause.creator_id, "content_id": o.cause.content_id})
+        })
+        .collect();
+    let s = |n: &str, dt: DataType| Field::new(n, dt, true);
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
     Ok(vec![
         ("sessions", to_batch(table_schema("sessions"), &sessions)?),
         ("clicks", to_batch(table_schema("clicks"), &clicks)?),
@@ -322,6 +332,19 @@ pub fn day_tables(d: &Day) -> Result<Vec<(&'static str, RecordBatch)>> {
             to_batch(table_schema("order_lines"), &lines)?,
         ),
         ("refunds", to_batch(table_schema("refunds"), &refunds)?),
+        (
+            "_truth/order_causes",
+            to_batch(
+                schema_of(vec![
+                    s("order_id", DataType::Utf8),
+                    s("ordered_at", ts),
+                    s("cause", DataType::Utf8),
+                    s("creator_id", DataType::Utf8),
+                    s("content_id", DataType::Utf8),
+                ]),
+                &causes,
+            )?,
+        ),
     ])
 }
 

@@ -64,6 +64,26 @@ pub struct Order {
     pub country: &'static str,
     /// (sku, quantity, net cents, unit cost cents)
     pub lines: Vec<(String, i32, i64, i64)>,
+    /// What really caused it (`_truth/order_causes`).
+    pub cause: OrderCause,
+}
+
+/// The planted cause of an order: the kind, and the creator and post behind
+/// it where there is one. An order placed on a later return visit keeps the
+/// cause of the visit that brought the buyer first.
+#[derive(Debug, Clone, Default)]
+pub struct OrderCause {
+    /// `organic` (unpaid search, direct, referral and other baseline
+    /// traffic), `paid` (paid search and paid social), `email` (the brand's
+    /// regular mail), `creator_click` (a click on a creator's link),
+    /// `creator_dark` (a creator's post seen, no click), `leaked_code` (a
+    /// creator's code found on a coupon site: the creator is named but did
+    /// not cause the sale).
+    pub kind: &'static str,
+    /// The creator's id.
+    pub creator_id: Option<String>,
+    /// The post's id.
+    pub content_id: Option<String>,
 }
 
 /// A refund row.
@@ -146,7 +166,8 @@ struct Ctx<'a> {
     day_index: u32,
     n_orders: u32,
     n_sessions: u32,
-    leaked: Vec<String>,
+    /// Leaked codes and their creators' indexes.
+    leaked: Vec<(String, usize)>,
     fx: &'a HashMap<(NaiveDate, &'static str), i64>,
     /// Product index by SKU.
     skus: HashMap<&'a str, usize>,
@@ -169,8 +190,9 @@ pub fn generate_day(
     let leaked = world
         .creators
         .iter()
-        .filter(|c| c.code_leaked)
-        .filter_map(|c| c.code.clone())
+        .enumerate()
+        .filter(|(_, c)| c.code_leaked)
+        .filter_map(|(i, c)| c.code.clone().map(|code| (code, i)))
         .collect();
     let mut cx = Ctx {
         world,
@@ -207,7 +229,7 @@ pub fn generate_day(
 /// Why a visitor came: decides codes, products and truth.
 #[derive(Debug, Clone, Copy)]
 enum Cause {
-    Baseline { coupon: bool },
+    Baseline { coupon: bool, channel: &'static str },
     Click { post: Option<usize>, creator: usize },
     Dark { post: usize },
 }
@@ -367,7 +389,14 @@ impl Ctx<'_> {
         };
         self.day.sessions.push(s);
         if self.rng.random_bool(conversion(channel, coupon)) {
-            self.order(p, country, device, &id, at, Cause::Baseline { coupon });
+            self.order(
+                p,
+                country,
+                device,
+                &id,
+                at,
+                Cause::Baseline { coupon, channel },
+            );
         }
     }
 
@@ -550,10 +579,15 @@ impl Ctx<'_> {
         } else {
             "home"
         };
+        // The signals the visit counts for: a branded paid search is a
+        // tracked source, not dark social (`lift_signal_channels`).
         let signals: [(&'static str, bool); 3] = [
             ("direct", channel == "direct"),
-            ("branded_search", channel != "direct"),
-            ("product_page", landing == "product"),
+            ("branded_search", channel == "organic_search"),
+            (
+                "product_page",
+                landing == "product" && channel != "paid_search",
+            ),
         ];
         for (sig, hit) in signals {
             if hit && at < self.world.end {
@@ -653,8 +687,17 @@ impl Ctx<'_> {
         let mut codes = Vec::new();
         let mut shown: Vec<String> = Vec::new();
         let mut discount = 0i64;
+        let id_of = |creator: usize, post: Option<usize>| {
+            (
+                Some(world.creators[creator].id.clone()),
+                post.map(|pi| world.posts[pi].id.clone()),
+            )
+        };
+        let mut why = OrderCause::default();
         match cause {
             Cause::Click { post, creator } => {
+                (why.creator_id, why.content_id) = id_of(creator, post);
+                why.kind = "creator_click";
                 if let Some(code) = &world.creators[creator].code
                     && self.rng.random_bool(0.3)
                 {
@@ -667,6 +710,8 @@ impl Ctx<'_> {
             }
             Cause::Dark { post } => {
                 let creator = world.posts[post].creator;
+                (why.creator_id, why.content_id) = id_of(creator, Some(post));
+                why.kind = "creator_dark";
                 if let Some(code) = &world.creators[creator].code
                     && self.rng.random_bool(0.35)
                 {
@@ -675,11 +720,19 @@ impl Ctx<'_> {
                 }
                 shown = world.posts[post].skus_shown.clone();
             }
-            Cause::Baseline { coupon } => {
+            Cause::Baseline { coupon, channel } => {
+                why.kind = match channel {
+                    "email" => "email",
+                    "paid_search" | "paid_social" => "paid",
+                    _ => "organic",
+                };
                 if coupon && !self.leaked.is_empty() && self.rng.random_bool(0.7) {
-                    let code = self.leaked[self.rng.random_range(0..self.leaked.len())].clone();
+                    let (code, owner) =
+                        self.leaked[self.rng.random_range(0..self.leaked.len())].clone();
                     codes.push(self.spell(&code));
                     discount = 15;
+                    why.kind = "leaked_code";
+                    why.creator_id = Some(world.creators[owner].id.clone());
                 }
             }
         }
@@ -748,6 +801,7 @@ impl Ctx<'_> {
             is_new,
             country,
             lines,
+            cause: why,
         });
     }
 

@@ -12,6 +12,9 @@ pub struct Settings {
     /// `lift_order_signals`: visit signals whose visitors' orders are
     /// credited (must not overlap: direct and branded_search).
     pub order_signals: Vec<String>,
+    /// `lift_signal_channels`: per session signal, the channels whose
+    /// untracked sessions count (read by `sql/lift/`; checked here).
+    pub signal_channels: std::collections::BTreeMap<String, Vec<String>>,
     /// `lift_immediate_minutes` (60).
     pub immediate_minutes: usize,
     /// `lift_extended_hours` (72).
@@ -76,6 +79,18 @@ pub const ORDER_SIGNALS: Param = Param::strings(
     "lift_order_signals",
     &["direct", "branded_search"],
     "visit signals whose visitors' orders are credited to posts (only `direct` and `branded_search`, which never share a session)",
+);
+/// `lift_signal_channels` (read by `sql/lift/`).
+pub const SIGNAL_CHANNELS: Param = Param::lists(
+    "lift_signal_channels",
+    &[
+        ("branded_search", &["organic_search"]),
+        ("direct", &["direct"]),
+        ("product_page", &["direct", "organic_search"]),
+    ],
+    "per session signal, the channels whose sessions count. Only sessions no tracked source explains count at all: \
+     no click, no UTM tag; a search session only with a brand term in its query. The defaults leave out email, paid \
+     search and paid social, affiliate, referral and social referrers (a job that sets one signal keeps the others' defaults)",
 );
 /// `lift_immediate_minutes`.
 pub const IMMEDIATE_MINUTES: Param = Param::int(
@@ -241,6 +256,7 @@ pub const SUMMARY_DAYS: Param = Param::int(
 pub const PARAMS: &[Param] = &[
     SIGNALS_PARAM,
     ORDER_SIGNALS,
+    SIGNAL_CHANNELS,
     IMMEDIATE_MINUTES,
     EXTENDED_HOURS,
     GUARD_MINUTES,
@@ -307,10 +323,23 @@ impl Settings {
                     .into(),
             ));
         }
+        let signal_channels = params.lists(&SIGNAL_CHANNELS)?;
+        for (signal, channels) in &signal_channels {
+            if let Some(c) = channels
+                .iter()
+                .find(|c| !crate::catalog::contract::CHANNELS.contains(&c.as_str()))
+            {
+                return Err(Error::Config(format!(
+                    "params.extra.lift_signal_channels.{signal}: '{c}' is not a session channel (expected one of {})",
+                    crate::catalog::contract::CHANNELS.join(", ")
+                )));
+            }
+        }
         let int = |p: &Param| -> Result<usize> { Ok(params.int(p)? as usize) };
         let s = Settings {
             signals,
             order_signals,
+            signal_channels,
             immediate_minutes: int(&IMMEDIATE_MINUTES)?,
             extended_hours: int(&EXTENDED_HOURS)?,
             guard_minutes: int(&GUARD_MINUTES)?,

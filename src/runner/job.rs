@@ -515,6 +515,7 @@ impl Job {
                 crate::params::ParamDefault::Str(_) => self.params.string(p).map(|_| ()),
                 crate::params::ParamDefault::Strs(_) => self.params.strings(p).map(|_| ()),
                 crate::params::ParamDefault::Floats(_) => self.params.floats(p).map(|_| ()),
+                crate::params::ParamDefault::Lists(_) => self.params.lists(p).map(|_| ()),
             };
             ok.map_err(|e| e.context(format!("job {}", self.origin)))?;
         }

@@ -4,6 +4,8 @@
 //! `lookback_start_date`, `lookback_interval`, `run_id`, `local_ts_type`, the
 //! four `[params]` (`base_currency`, `timezone`, `brand_terms` as a
 //! comma-separated list of strings, `brand_terms_pattern`, `lookback_days`),
+//! (a table of lists, such as `lift_signal_channels`, renders as the list of
+//! its `'key:item'` strings),
 //! every parameter a domain declares (the job's value, or the declared
 //! default), every other `[params.extra]` entry, and `${<name>_start}` for
 //! every integer parameter whose name ends in `_days`. An unknown name stops
@@ -57,6 +59,25 @@ fn literal(k: &str, v: &toml::Value) -> Result<String> {
             })
             .collect::<Vec<_>>()
             .join(", "),
+        // A table of lists becomes the list of its `'key:item'` pairs, which
+        // SQL matches with `concat(key, ':', item) IN (...)`.
+        toml::Value::Table(t) if t.values().all(|v| v.is_array()) => {
+            let pairs: Vec<String> = t
+                .iter()
+                .flat_map(|(key, v)| {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| x.as_str())
+                        .map(move |x| quote_str(&format!("{key}:{x}")))
+                })
+                .collect();
+            if pairs.is_empty() {
+                "NULL".to_string()
+            } else {
+                pairs.join(", ")
+            }
+        }
         other => {
             return Err(Error::Config(format!(
                 "params.extra.{k} has an unsupported type ({other})"

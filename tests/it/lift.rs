@@ -48,12 +48,15 @@ async fn load(dir: &Path) -> Data {
     }
     let series = table(
         &ctx,
-        "WITH s AS (SELECT date_trunc('minute', started_at) AS minute, channel, search_query, landing_page_type
-                    FROM sessions WHERE click_id IS NULL),
+        "WITH s AS (SELECT date_trunc('minute', started_at) AS minute, channel, landing_page_type,
+                           coalesce(regexp_like(lower(search_query), 'lumora'), false) AS branded
+                    FROM sessions WHERE click_id IS NULL AND utm_source IS NULL AND utm_medium IS NULL
+                      AND utm_campaign IS NULL),
               e AS (SELECT minute, 'direct' AS signal FROM s WHERE channel = 'direct'
                     UNION ALL SELECT minute, 'branded_search' FROM s
-                      WHERE channel IN ('organic_search', 'paid_search') AND regexp_like(lower(search_query), 'lumora')
-                    UNION ALL SELECT minute, 'product_page' FROM s WHERE landing_page_type = 'product')
+                      WHERE channel = 'organic_search' AND branded
+                    UNION ALL SELECT minute, 'product_page' FROM s WHERE landing_page_type = 'product'
+                      AND (channel = 'direct' OR (channel = 'organic_search' AND branded)))
          SELECT minute, signal, 'ALL' AS country, count(*) AS visits FROM e GROUP BY minute, signal",
     )
     .await;
@@ -490,13 +493,16 @@ async fn traffic_minutely_replaces_the_signals_it_holds() {
     let v = crate::common::first_row_f64(&flat);
     assert!(v.iter().all(|b| (b - 3.0).abs() < 0.2), "{flat}");
     // branded search still comes from sessions: the day's total equals the
-    // branded-search sessions daily_sessions counts (search sessions carry
-    // no click in the generated data)
+    // day's branded organic searches without a UTM tag, counted from the raw
+    // sessions (branded paid search is a tracked source)
     let number = |csv: &str| csv.lines().nth(1).unwrap().parse::<f64>().unwrap();
     let branded = q(
         "SELECT sum(observed) AS n FROM traffic_baseline WHERE signal = 'branded_search' AND country = 'ALL'",
     );
-    let sessions = q("SELECT sum(branded_search_sessions) AS n FROM daily_sessions");
+    let sessions = q("SELECT CAST(count(*) AS DOUBLE) AS n FROM raw.sessions \
+         WHERE channel = 'organic_search' AND lower(search_query) LIKE '%lumora%' \
+           AND click_id IS NULL AND utm_source IS NULL AND utm_medium IS NULL AND utm_campaign IS NULL \
+           AND started_at >= TIMESTAMP '2026-10-30T04:00:00Z' AND started_at < TIMESTAMP '2026-10-31T04:00:00Z'");
     assert!(number(&branded) > 0.0, "{branded}");
     assert_eq!(number(&branded), number(&sessions), "{branded} {sessions}");
 }
