@@ -142,7 +142,7 @@ fn main() {
     let tz: chrono_tz::Tz = "UTC".parse().unwrap();
     let date = end - chrono::Duration::days(1);
     let t = Instant::now();
-    let est = lift::estimate(&series, posts_in, &[], date, 10, tz, &s).unwrap();
+    let est = lift::estimate(&series, posts_in, &[], &[], date, 10, tz, &s).unwrap();
     let secs = t.elapsed().as_secs_f64();
     let points = 4 * n;
     println!(

@@ -10,6 +10,10 @@
 --   branded_search  eligible sessions whose query holds a brand term
 --   product_page    eligible sessions landing on a product page
 --   orders          orders not placed in a click-opened session
+--   control         sessions without a click that count for no signal
+--                   above and are neither affiliate nor social: traffic no
+--                   post drives, whose surges show site-wide ones (the
+--                   lift's baseline follows them where the signals do)
 -- Country "ALL" is every country together (the series lift is measured on);
 -- a missing country is "unknown". A site that exports only aggregates gives
 -- traffic_minutely instead: a signal it holds replaces the one computed
@@ -19,24 +23,43 @@
 -- Sessions and orders are each read once: a session is expanded into the
 -- signals it belongs to (unnest, then filter), and one grouping-sets
 -- aggregate gives the per-country and the total counts.
-WITH events AS (
+WITH flagged AS (
+    SELECT date_trunc('minute', started_at) AS minute,
+           coalesce(country, 'unknown') AS place,
+           channel,
+           coalesce(landing_page_type = 'product', false) AS is_product,
+           -- untracked, and a search only with a brand term
+           click_id IS NULL
+             AND utm_source IS NULL AND utm_medium IS NULL AND utm_campaign IS NULL
+             AND (channel NOT IN ('organic_search', 'paid_search')
+                  OR coalesce(regexp_like(lower(search_query), ${brand_terms_pattern}), false)) AS dark,
+           coalesce(regexp_like(lower(search_query), ${brand_terms_pattern}), false) AS is_branded
+    FROM sessions
+    WHERE click_id IS NULL
+      AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
+),
+counted AS (
+    SELECT minute, place, channel, is_product, is_branded,
+           dark AND concat('direct:', channel) IN (${lift_signal_channels}) AS in_direct,
+           dark AND is_branded AND concat('branded_search:', channel) IN (${lift_signal_channels}) AS in_branded,
+           dark AND is_product AND concat('product_page:', channel) IN (${lift_signal_channels}) AS in_product
+    FROM flagged
+),
+events AS (
     SELECT minute, place AS country, signal
     FROM (
-        SELECT date_trunc('minute', started_at) AS minute,
-               coalesce(country, 'unknown') AS place,
-               channel,
-               coalesce(regexp_like(lower(search_query), ${brand_terms_pattern}), false) AS is_branded,
-               coalesce(landing_page_type = 'product', false) AS is_product,
-               unnest(make_array('direct', 'branded_search', 'product_page')) AS signal
-        FROM sessions
-        WHERE click_id IS NULL
-          AND utm_source IS NULL AND utm_medium IS NULL AND utm_campaign IS NULL
-          AND started_at >= ${lift_history_days_start} AND started_at < ${day_end}
+        SELECT minute, place, in_direct, in_branded, in_product,
+               -- control: traffic no post drives (tracked or unbranded, not
+               -- affiliate or social), whose surges tell site-wide ones
+               NOT (in_direct OR in_branded OR in_product)
+                 AND channel NOT IN ('affiliate', 'organic_social') AS in_control,
+               unnest(make_array('direct', 'branded_search', 'product_page', 'control')) AS signal
+        FROM counted
     )
-    WHERE concat(signal, ':', channel) IN (${lift_signal_channels})
-      AND (channel NOT IN ('organic_search', 'paid_search') OR is_branded)
-      AND (signal <> 'branded_search' OR is_branded)
-      AND (signal <> 'product_page' OR is_product)
+    WHERE (signal = 'direct' AND in_direct)
+       OR (signal = 'branded_search' AND in_branded)
+       OR (signal = 'product_page' AND in_product)
+       OR (signal = 'control' AND in_control)
     UNION ALL
     SELECT date_trunc('minute', o.ordered_at) AS minute,
            coalesce(o.country, 'unknown') AS country, 'orders' AS signal

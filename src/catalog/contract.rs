@@ -266,6 +266,8 @@ pub const COST_KINDS: &[&str] = &[
     "other",
 ];
 const SIGNALS: &[&str] = &["direct", "branded_search", "product_page", "orders"];
+/// Kinds of known marketing event.
+pub const EVENT_KINDS: &[&str] = &["email_send", "press", "sale", "paid_flight", "tv", "other"];
 
 fn req(name: &'static str, kind: Kind, doc: &'static str) -> Column {
     Column {
@@ -725,6 +727,33 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 ),
             ],
             foreign_keys: vec![],
+            event_time: None,
+            within_parent: None,
+        },
+        TableSpec {
+            name: "marketing_events",
+            required: false,
+            key: &["event_id"],
+            key_exprs: &["event_id"],
+            doc: "Known marketing events (newsletter sends, press, sales, paid flights, TV): the lift masks them from the baseline and fits their traffic as their own, so it is never split among posts. Optional; without it unknown bursts are still kept from posts, less precisely.",
+            columns: vec![
+                req("event_id", Str, "Stable event id."),
+                one_of(req("kind", Str, "What it was."), EVENT_KINDS),
+                req("starts_at", Timestamp, "When it started (a send's time)."),
+                opt(
+                    "ends_at",
+                    Timestamp,
+                    "When it ended, for events that last (a sale, a flight); null or not after `starts_at`: an instant.",
+                ),
+                opt(
+                    "channels",
+                    StrList,
+                    "Session channels it drives (for the record): the lift fits every event on every signal, because an email's or an article's readers also arrive direct or by search; where it drives none, its fitted response is zero.",
+                ),
+                opt("label", Str, "Free text."),
+            ],
+            foreign_keys: vec![],
+            // Sends are scheduled ahead: a future event is not an error.
             event_time: None,
             within_parent: None,
         },

@@ -9,6 +9,7 @@
 //! that break the contract are planted on purpose and listed in
 //! `_truth/planted_rejects`.
 
+pub mod events;
 mod rows;
 pub mod traffic;
 pub mod world;
@@ -46,9 +47,15 @@ pub struct Scale {
     pub people: u64,
     /// Products.
     pub products: usize,
+    /// What it plants beyond posts and steady traffic.
+    pub realism: events::Realism,
 }
 
-/// The presets: tiny (unit tests), small (the bundled sample), medium, large (benchmarks).
+/// The presets: tiny (unit tests), small (the bundled sample), medium, large
+/// (benchmarks); `events` (the size of small, with newsletter sends, press,
+/// a sale, unrecorded bursts and posts with no effect) and `overlap` (the
+/// same with ten or more posts a day, a third of them moved to within 30
+/// minutes of another) for judging the lift against what real traffic has.
 pub fn scale(name: &str) -> Result<Scale> {
     let s = match name {
         "tiny" => Scale {
@@ -58,6 +65,7 @@ pub fn scale(name: &str) -> Result<Scale> {
             sessions_per_day: 400,
             people: 4_000,
             products: 12,
+            realism: events::Realism::default(),
         },
         "small" => Scale {
             name: "small",
@@ -66,6 +74,7 @@ pub fn scale(name: &str) -> Result<Scale> {
             sessions_per_day: 6_000,
             people: 150_000,
             products: 40,
+            realism: events::Realism::default(),
         },
         "medium" => Scale {
             name: "medium",
@@ -74,6 +83,7 @@ pub fn scale(name: &str) -> Result<Scale> {
             sessions_per_day: 60_000,
             people: 2_000_000,
             products: 120,
+            realism: events::Realism::default(),
         },
         "large" => Scale {
             name: "large",
@@ -82,10 +92,41 @@ pub fn scale(name: &str) -> Result<Scale> {
             sessions_per_day: 330_000,
             people: 10_000_000,
             products: 300,
+            realism: events::Realism::default(),
+        },
+        "events" => Scale {
+            name: "events",
+            days: 42,
+            creators: 25,
+            sessions_per_day: 6_000,
+            people: 150_000,
+            products: 40,
+            realism: events::Realism {
+                events: true,
+                bursts_per_week: 2.0,
+                null_post_share: 0.25,
+                clustered_share: 0.0,
+                dark_visits_factor: 1.0,
+            },
+        },
+        "overlap" => Scale {
+            name: "overlap",
+            days: 42,
+            creators: 45,
+            sessions_per_day: 8_000,
+            people: 200_000,
+            products: 40,
+            realism: events::Realism {
+                events: true,
+                bursts_per_week: 2.0,
+                null_post_share: 0.25,
+                clustered_share: 0.3,
+                dark_visits_factor: 4.0,
+            },
         },
         other => {
             return Err(Error::Usage(format!(
-                "unknown scale '{other}': use tiny, small, medium or large"
+                "unknown scale '{other}': use tiny, small, medium, large, events or overlap"
             )));
         }
     };
@@ -249,6 +290,14 @@ pub async fn generate(storage: &Storage, opts: &GenerateOptions) -> Result<Gener
             }
             for (k, v) in t.visits {
                 *truth.visits.entry(k).or_default() += v;
+            }
+            for (k, v) in t.visits_in_windows {
+                let e = truth.visits_in_windows.entry(k).or_default();
+                e[0] += v[0];
+                e[1] += v[1];
+            }
+            for (k, v) in t.event_visits {
+                *truth.event_visits.entry(k).or_default() += v;
             }
             for (k, (n, c)) in t.orders {
                 let e = truth.orders.entry(k).or_default();

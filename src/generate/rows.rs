@@ -166,6 +166,26 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
     ] {
         out.push((t, to_batch(table_schema(t), &rows)?));
     }
+    // Only a data set that plants events lists them: most brands start
+    // without the table.
+    if w.events.iter().any(|e| e.listed) {
+        let events: Vec<Value> = w
+            .events
+            .iter()
+            .filter(|e| e.listed)
+            .map(|e| {
+                json!({
+                    "event_id": e.id, "kind": e.kind, "starts_at": micros(e.starts_at),
+                    "ends_at": e.ends_at.map(micros), "label": e.label,
+                    "channels": (!e.channels.is_empty()).then_some(&e.channels),
+                })
+            })
+            .collect();
+        out.push((
+            "marketing_events",
+            to_batch(table_schema("marketing_events"), &events)?,
+        ));
+    }
     Ok(out)
 }
 
@@ -412,11 +432,22 @@ pub fn truth_tables(
                 "content_id": p.id, "creator_id": w.creators[p.creator].id, "published_at": micros(p.published_at),
                 "signal": sig, "true_visits": t.visits.get(&(pi, sig)).copied().unwrap_or(0),
                 "expected_visits": p.expected_dark_visits,
+                "true_visits_60m": t.visits_in_windows.get(&(pi, sig)).map_or(0, |w| w[0]),
+                "true_visits_72h": t.visits_in_windows.get(&(pi, sig)).map_or(0, |w| w[1]),
             }));
         }
         let (n, cents) = t.orders.get(&pi).copied().unwrap_or((0, 0));
         orders.push(json!({"content_id": p.id, "true_orders": n, "true_revenue": money(cents)}));
         disclosure.push(json!({"content_id": p.id, "disclosure_class": p.disclosure.as_str()}));
+    }
+    let mut event_visits = Vec::new();
+    for (ei, e) in w.events.iter().enumerate() {
+        for sig in ["direct", "branded_search", "product_page"] {
+            event_visits.push(json!({
+                "event_id": e.id, "kind": e.kind, "listed": e.listed, "starts_at": micros(e.starts_at),
+                "signal": sig, "true_visits": t.event_visits.get(&(ei, sig)).copied().unwrap_or(0),
+            }));
+        }
     }
     let leaked: Vec<Value> = w
         .creators
@@ -434,7 +465,24 @@ pub fn truth_tables(
         .map(|(t, k, r)| json!({"table": t, "key": k, "reason": r}))
         .collect();
     let s = |n: &str, dt: DataType| Field::new(n, dt, true);
-    Ok(vec![
+    let mut out = Vec::new();
+    if !w.events.is_empty() {
+        out.push((
+            "event_visits",
+            to_batch(
+                schema_of(vec![
+                    s("event_id", DataType::Utf8),
+                    s("kind", DataType::Utf8),
+                    s("listed", DataType::Boolean),
+                    s("starts_at", ts.clone()),
+                    s("signal", DataType::Utf8),
+                    s("true_visits", DataType::Int64),
+                ]),
+                &event_visits,
+            )?,
+        ));
+    }
+    out.extend(vec![
         (
             "post_visits",
             to_batch(
@@ -445,6 +493,8 @@ pub fn truth_tables(
                     s("signal", DataType::Utf8),
                     s("true_visits", DataType::Int64),
                     s("expected_visits", DataType::Float64),
+                    s("true_visits_60m", DataType::Int64),
+                    s("true_visits_72h", DataType::Int64),
                 ]),
                 &visits,
             )?,
@@ -501,5 +551,6 @@ pub fn truth_tables(
                 &planted,
             )?,
         ),
-    ])
+    ]);
+    Ok(out)
 }

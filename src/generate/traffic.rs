@@ -75,7 +75,9 @@ pub struct Order {
 pub struct OrderCause {
     /// `organic` (unpaid search, direct, referral and other baseline
     /// traffic), `paid` (paid search and paid social), `email` (the brand's
-    /// regular mail), `creator_click` (a click on a creator's link),
+    /// regular mail and its sends), `press` (a listed press mention), `sale`
+    /// (a sale's extra visits), `burst` (a mention nobody recorded),
+    /// `creator_click` (a click on a creator's link),
     /// `creator_dark` (a creator's post seen, no click), `leaked_code` (a
     /// creator's code found on a coupon site: the creator is named but did
     /// not cause the sale).
@@ -101,8 +103,13 @@ pub struct Refund {
 pub struct Truth {
     /// (post, signal) -> incremental visits.
     pub visits: HashMap<(usize, &'static str), u64>,
+    /// (post, signal) -> those within 60 minutes and within 72 hours of
+    /// publication (the lift's default windows).
+    pub visits_in_windows: HashMap<(usize, &'static str), [u64; 2]>,
     /// post -> (incremental orders, incremental revenue in USD cents).
     pub orders: HashMap<usize, (u64, i64)>,
+    /// (event, signal) -> untracked visits a marketing event or burst caused.
+    pub event_visits: HashMap<(usize, &'static str), u64>,
 }
 
 /// Everything one day produced.
@@ -214,6 +221,16 @@ pub fn generate_day(
     cx.baseline();
     cx.posts();
     cx.bio_links();
+    if !world.events.is_empty() {
+        // Events draw from their own RNG: the rest of the day is the same
+        // with or without them.
+        let own = ChaCha8Rng::seed_from_u64(
+            seed.wrapping_mul(0x94D0_49BB_1331_11EB) ^ u64::from(day_index).wrapping_add(0xE7),
+        );
+        let main = std::mem::replace(&mut cx.rng, own);
+        cx.events();
+        cx.rng = main;
+    }
     cx.day
         .sessions
         .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
@@ -229,9 +246,23 @@ pub fn generate_day(
 /// Why a visitor came: decides codes, products and truth.
 #[derive(Debug, Clone, Copy)]
 enum Cause {
-    Baseline { coupon: bool, channel: &'static str },
-    Click { post: Option<usize>, creator: usize },
-    Dark { post: usize },
+    Baseline {
+        coupon: bool,
+        channel: &'static str,
+    },
+    Click {
+        post: Option<usize>,
+        creator: usize,
+    },
+    /// `tracked`: the visit was a branded paid search (the post caused
+    /// it, but a tracked source carries it, so the lift does not count it).
+    Dark {
+        post: usize,
+        tracked: bool,
+    },
+    Event {
+        event: usize,
+    },
 }
 
 impl Ctx<'_> {
@@ -459,8 +490,129 @@ impl Ctx<'_> {
             for _ in 0..n_dark {
                 let t = self.draw_time(post, a, b);
                 let at = post.published_at + Duration::microseconds((t * 60e6) as i64);
-                self.dark_visit(pi, at);
+                self.dark_visit(pi, at, t);
             }
+        }
+    }
+
+    /// The day's share of every marketing event and burst: tracked sessions
+    /// (email clicks, referrals) and untracked visits, with their orders.
+    fn events(&mut self) {
+        let start = self.day_start();
+        let end = start + Duration::days(1);
+        let world = self.world;
+        for (ei, ev) in world.events.iter().enumerate() {
+            let span = Duration::minutes(ev.span_minutes().ceil() as i64);
+            if ev.starts_at >= end || ev.starts_at + span < start {
+                continue;
+            }
+            let a = (start - ev.starts_at).num_seconds() as f64 / 60.0;
+            let b = (end - ev.starts_at).num_seconds() as f64 / 60.0;
+            let m = ev.mass(a, b);
+            if m <= 0.0 {
+                continue;
+            }
+            let draw = |rng: &mut ChaCha8Rng, mean: f64| {
+                Poisson::new(mean.max(1e-12))
+                    .map(|p| p.sample(rng) as u32)
+                    .unwrap_or(0)
+            };
+            let n_tracked = draw(&mut self.rng, ev.tracked_visits * m);
+            for _ in 0..n_tracked {
+                let t = ev.draw(&mut self.rng, a, b);
+                let at = ev.starts_at + Duration::microseconds((t * 60e6) as i64);
+                self.event_session(ei, at, true);
+            }
+            let n_dark = draw(&mut self.rng, ev.dark_visits * m);
+            for _ in 0..n_dark {
+                let t = ev.draw(&mut self.rng, a, b);
+                let at = ev.starts_at + Duration::microseconds((t * 60e6) as i64);
+                self.event_session(ei, at, false);
+            }
+        }
+    }
+
+    /// A session an event caused: tracked (an email click with its UTM tags,
+    /// a referral from the article) or untracked (typed in, or a branded
+    /// search; a tenth branded paid search).
+    fn event_session(&mut self, ei: usize, at: DateTime<Utc>, tracked: bool) {
+        let ev = &self.world.events[ei];
+        let (p, country, device) = self.person();
+        let sid = self.session_id();
+        let landing = if self.rng.random_bool(0.45) {
+            "product"
+        } else {
+            "home"
+        };
+        let (channel, query, referrer, utm) = if tracked {
+            match ev.kind {
+                "email_send" => (
+                    "email",
+                    None,
+                    None,
+                    Some(("klaviyo", "email", Some(ev.id.clone()), None)),
+                ),
+                _ => ("referral", None, ev.referrer, None),
+            }
+        } else {
+            let u: f64 = self.rng.random();
+            if u < 0.55 {
+                ("direct", None, None, None)
+            } else if u < 0.9 {
+                (
+                    "organic_search",
+                    Some(
+                        format!(
+                            "{BRAND} {}",
+                            ["", "serum", "sale", "reviews"][self.rng.random_range(0..4)]
+                        )
+                        .trim()
+                        .to_string(),
+                    ),
+                    Some("google.com"),
+                    None,
+                )
+            } else {
+                (
+                    "paid_search",
+                    Some(BRAND.to_string()),
+                    Some("google.com"),
+                    Some(("google", "cpc", Some("search_brand".to_string()), None)),
+                )
+            }
+        };
+        if !tracked && at < self.world.end {
+            let signals: [(&'static str, bool); 3] = [
+                ("direct", channel == "direct"),
+                ("branded_search", channel == "organic_search"),
+                (
+                    "product_page",
+                    landing == "product" && channel != "paid_search",
+                ),
+            ];
+            for (sig, hit) in signals {
+                if hit {
+                    *self.day.truth.event_visits.entry((ei, sig)).or_default() += 1;
+                }
+            }
+        }
+        self.day.sessions.push(Session {
+            id: sid.clone(),
+            anonymous_id: Self::anon(p, device),
+            customer_id: self.rng.random_bool(0.2).then(|| format!("c{p:08}")),
+            started_at: at,
+            channel,
+            referrer,
+            landing,
+            query,
+            utm,
+            click_id: None,
+            country,
+            device,
+        });
+        let rate = if channel == "email" { 0.045 } else { 0.03 };
+        if self.rng.random_bool(rate) {
+            self.order(p, country, device, &sid, at, Cause::Event { event: ei });
         }
     }
 
@@ -543,7 +695,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn dark_visit(&mut self, pi: usize, at: DateTime<Utc>) {
+    fn dark_visit(&mut self, pi: usize, at: DateTime<Utc>, minutes_after: f64) {
         let (p, country, device) = self.person();
         let sid = self.session_id();
         let u: f64 = self.rng.random();
@@ -592,6 +744,14 @@ impl Ctx<'_> {
         for (sig, hit) in signals {
             if hit && at < self.world.end {
                 *self.day.truth.visits.entry((pi, sig)).or_default() += 1;
+                let w = self
+                    .day
+                    .truth
+                    .visits_in_windows
+                    .entry((pi, sig))
+                    .or_default();
+                w[0] += u64::from(minutes_after < 60.0);
+                w[1] += u64::from(minutes_after < 72.0 * 60.0);
             }
         }
         self.day.sessions.push(Session {
@@ -614,7 +774,15 @@ impl Ctx<'_> {
             device,
         });
         if self.rng.random_bool(0.03) {
-            self.order(p, country, device, &sid, at, Cause::Dark { post: pi });
+            let tracked = channel == "paid_search";
+            self.order(
+                p,
+                country,
+                device,
+                &sid,
+                at,
+                Cause::Dark { post: pi, tracked },
+            );
         }
     }
 
@@ -708,7 +876,7 @@ impl Ctx<'_> {
                     shown = world.posts[pi].skus_shown.clone();
                 }
             }
-            Cause::Dark { post } => {
+            Cause::Dark { post, .. } => {
                 let creator = world.posts[post].creator;
                 (why.creator_id, why.content_id) = id_of(creator, Some(post));
                 why.kind = "creator_dark";
@@ -719,6 +887,12 @@ impl Ctx<'_> {
                     discount = 15;
                 }
                 shown = world.posts[post].skus_shown.clone();
+            }
+            Cause::Event { event } => {
+                why.kind = match world.events[event].kind {
+                    "email_send" => "email",
+                    other => other,
+                };
             }
             Cause::Baseline { coupon, channel } => {
                 why.kind = match channel {
@@ -759,7 +933,11 @@ impl Ctx<'_> {
         let revenue: i64 = lines.iter().map(|l| l.2).sum();
         self.n_orders += 1;
         let id = format!("o{:03}-{:06}", self.day_index, self.n_orders);
-        if let Cause::Dark { post } = cause {
+        if let Cause::Dark {
+            post,
+            tracked: false,
+        } = cause
+        {
             let usd = self.usd_cents(revenue, currency, order_at);
             let e = self.day.truth.orders.entry(post).or_default();
             e.0 += 1;

@@ -169,6 +169,8 @@ pub struct World {
     pub costs: Vec<Cost>,
     /// (date, currency, rate to USD as decimal(18,8) unscaled).
     pub fx: Vec<(NaiveDate, &'static str, i64)>,
+    /// Marketing events and unrecorded bursts (`events`).
+    pub events: Vec<super::events::Event>,
 }
 
 const FIRST: &[&str] = &[
@@ -439,6 +441,7 @@ impl World {
                 });
             }
         }
+        super::events::shape_posts(&mut posts, &scale.realism, seed);
         posts.sort_by(|a, b| a.published_at.cmp(&b.published_at).then(a.id.cmp(&b.id)));
         for (i, p) in posts.iter_mut().enumerate() {
             p.id = format!("ct_{:05}", i + 1);
@@ -681,7 +684,9 @@ impl World {
             d += Duration::days(1);
         }
 
+        let events = super::events::plan(scale, seed, start_t, &posts);
         World {
+            events,
             start: start_t,
             end: end_t,
             products,

@@ -191,6 +191,69 @@ pub fn estimate(
     Baseline { b, masked }
 }
 
+/// Half-width, in minutes, of the windows site-wide surges are measured in.
+pub const SURGE_HALF_MINUTES: usize = 7;
+
+/// Follows site-wide surges: traffic everywhere rises and falls together
+/// for minutes at a time (a news cycle, an outage, a crawler), and a post
+/// published in a surge would be credited with it. The `control` series
+/// (traffic no post drives, with its own baseline `control_b`) shows those
+/// surges. Each minute's baseline is scaled by `1 + β (m_t − 1)`, where `m_t`
+/// is the control's observed-to-baseline ratio over `t ± 7` minutes and `β`
+/// the weighted least-squares slope of the signal's own ratio on it over
+/// 15-minute blocks free of masked minutes (with `response`, the modelled
+/// post response, taken out). So a signal that does not move with the
+/// control gets `β ≈ 0` and keeps its baseline, and the control's own
+/// counting noise shrinks `β` instead of adding to the baseline. Returns β.
+pub fn follow_control(
+    base: &mut Baseline,
+    y: &[f64],
+    response: Option<&[f64]>,
+    control: &[f64],
+    control_b: &[f64],
+) -> f64 {
+    let n = y.len().min(control.len()).min(control_b.len());
+    let h = SURGE_HALF_MINUTES;
+    let pc = prefix(control, &vec![true; control.len()]).0;
+    let pcb = prefix(control_b, &vec![true; control_b.len()]).0;
+    let ratio = |lo: usize, hi: usize| -> Option<f64> {
+        let den = pcb[hi] - pcb[lo];
+        (den > 0.0).then(|| ((pc[hi] - pc[lo]) / den).clamp(0.2, 5.0))
+    };
+    let (mut sxz, mut sxx) = (0.0, 0.0);
+    let width = 2 * h + 1;
+    let mut lo = 0;
+    while lo + width <= n {
+        let hi = lo + width;
+        if !base.masked[lo..hi].iter().any(|m| *m) {
+            let b: f64 = base.b[lo..hi].iter().sum();
+            let own: f64 = (lo..hi)
+                .map(|i| y[i] - response.map_or(0.0, |r| r[i]))
+                .sum();
+            if let (Some(m), true) = (ratio(lo, hi), b > 0.0) {
+                let (x, z) = (m - 1.0, own / b - 1.0);
+                sxz += b * x * z;
+                sxx += b * x * x;
+            }
+        }
+        lo = hi;
+    }
+    let beta = if sxx > 0.0 {
+        (sxz / sxx).clamp(0.0, 1.5)
+    } else {
+        0.0
+    };
+    if beta > 0.0 {
+        for i in 0..n {
+            let (lo, hi) = (i.saturating_sub(h), (i + h + 1).min(n));
+            if let Some(m) = ratio(lo, hi) {
+                base.b[i] *= (1.0 + beta * (m - 1.0)).max(0.1);
+            }
+        }
+    }
+    beta
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +266,35 @@ mod tests {
             let mut w: Vec<f64> = y[i.saturating_sub(3)..(i + 4).min(y.len())].to_vec();
             assert_eq!(fast[i], median_in_place(&mut w).unwrap(), "at {i}");
         }
+    }
+
+    /// A signal that surges with the control (a quarter-hour at twice the
+    /// rate on both) gets a baseline that follows the surge (β = 1); one
+    /// that does not move with it keeps a flat baseline (β = 0). Counts are
+    /// exact expectations, so the slopes are exact.
+    #[test]
+    fn the_baseline_follows_site_wide_surges_only_where_the_signal_does() {
+        let n = 600;
+        let surge = |i: usize| if (300..315).contains(&i) { 2.0 } else { 1.0 };
+        let control: Vec<f64> = (0..n).map(|i| 10.0 * surge(i)).collect();
+        let control_b = vec![10.0; n];
+        let with: Vec<f64> = (0..n).map(|i| 4.0 * surge(i)).collect();
+        let mut base = Baseline {
+            b: vec![4.0; n],
+            masked: vec![false; n],
+        };
+        let beta = follow_control(&mut base, &with, None, &control, &control_b);
+        assert!((beta - 1.0).abs() < 1e-12, "{beta}");
+        // the block that holds the surge is followed fully
+        assert!((base.b[307] - 8.0).abs() < 1e-12, "{}", base.b[307]);
+        assert!((base.b[100] - 4.0).abs() < 1e-12);
+        let mut flat = Baseline {
+            b: vec![4.0; n],
+            masked: vec![false; n],
+        };
+        let beta = follow_control(&mut flat, &vec![4.0; n], None, &control, &control_b);
+        assert_eq!(beta, 0.0);
+        assert!(flat.b.iter().all(|b| *b == 4.0));
     }
 
     #[test]

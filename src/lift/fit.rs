@@ -38,6 +38,9 @@ pub struct PostAt {
     pub minute: usize,
     /// Kernel class (format).
     pub class: usize,
+    /// The group whose posts share a prior on their amplitude (creator and
+    /// format); None: no prior (known events, or fits without shrinkage).
+    pub group: Option<usize>,
 }
 
 /// The two windows every post is measured over.
@@ -94,6 +97,8 @@ pub struct Fit {
     pub dispersion: f64,
     /// EM iterations of the last round.
     pub iterations: usize,
+    /// How far the baseline follows site-wide surges (0: not at all).
+    pub surge_beta: f64,
     y: Vec<f64>,
     bins: Bins,
     posts: Vec<PostAt>,
@@ -125,6 +130,9 @@ struct Events<'a> {
     bins: &'a Bins,
     posts: &'a [PostAt],
     kernels: &'a [Kernel],
+    /// Per post, the rate of its exponential prior (0: none): the MAP EM
+    /// step adds it to the denominator, the log-likelihood subtracts `rate · A`.
+    prior_rate: &'a [f64],
 }
 
 impl Events<'_> {
@@ -181,9 +189,10 @@ impl Events<'_> {
         self.posts
             .iter()
             .zip(a)
-            .map(|(p, &ak)| {
+            .enumerate()
+            .map(|(i, (p, &ak))| {
                 let k = &self.kernels[p.class];
-                let (mut num, mut den) = (0.0, 0.0);
+                let (mut num, mut den) = (0.0, self.prior_rate.get(i).copied().unwrap_or(0.0));
                 for bi in 0..self.bins.len() {
                     let (lo, hi) = self.span(p, bi);
                     if lo < hi {
@@ -207,7 +216,13 @@ impl Events<'_> {
                 let lam = b + r;
                 if *y > 0.0 { y * lam.ln() - lam } else { -lam }
             })
-            .sum()
+            .sum::<f64>()
+            - self
+                .prior_rate
+                .iter()
+                .zip(a)
+                .map(|(r, a)| r * a)
+                .sum::<f64>()
     }
 
     /// The amplitudes' maximum-likelihood fit: EM steps accelerated by
@@ -279,6 +294,44 @@ impl Events<'_> {
     }
 }
 
+/// Pseudo-posts of its kernel class a group's prior mean is pooled with.
+pub const GROUP_PRIOR_POSTS: f64 = 2.0;
+
+/// Empirical-Bayes shrinkage of amplitudes: each post's amplitude gets an
+/// exponential prior whose mean is what its group (creator and format)
+/// usually does, pooled toward its kernel class with
+/// [`GROUP_PRIOR_POSTS`] pseudo-posts: `μ_g = (Σ_g A + m μ_class) / (n_g + m)`.
+/// Alone, a post's lift does not depend on its amplitude (its share of the
+/// excess is 1); where posts overlap, the prior decides how the excess is
+/// split, so a story that usually does little does not take a video's
+/// visits because its kernel happens to peak in the busy minutes. Returns
+/// the rate `1 / μ_g` per post (0 for components without a group).
+fn shrinkage(posts: &[PostAt], a: &[f64]) -> Vec<f64> {
+    use std::collections::HashMap;
+    let mut class: HashMap<usize, (f64, f64)> = HashMap::new();
+    let mut group: HashMap<usize, (f64, f64)> = HashMap::new();
+    for (p, &ak) in posts.iter().zip(a) {
+        if let Some(g) = p.group {
+            let c = class.entry(p.class).or_default();
+            c.0 += ak;
+            c.1 += 1.0;
+            let e = group.entry(g).or_default();
+            e.0 += ak;
+            e.1 += 1.0;
+        }
+    }
+    posts
+        .iter()
+        .map(|p| {
+            let Some(g) = p.group else { return 0.0 };
+            let (cs, cn) = class[&p.class];
+            let (gs, gn) = group[&g];
+            let mu = (gs + GROUP_PRIOR_POSTS * cs / cn) / (gn + GROUP_PRIOR_POSTS);
+            if mu > 1e-9 { 1.0 / mu } else { 1e9 }
+        })
+        .collect()
+}
+
 /// `Σ_{t∈[lo,hi)} v_t`, summed directly: sums over 1/R must not use prefix
 /// sums, because R is tiny where only a post fitted to ~0 responds, and a
 /// prefix sum through such minutes loses all precision after them.
@@ -298,14 +351,47 @@ pub fn event_mask(posts: &[PostAt], n: usize, s: &Settings) -> Vec<bool> {
     mask
 }
 
-/// Fits one series. `classes` is the number of kernel classes; posts must be
+/// How a kernel class's response is shaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Learned from the data, starting from the parametric prior (posts of
+    /// a format, instant marketing events of a kind).
+    Learned,
+    /// Fixed flat steps over the immediate window ([`Kernel::step`]): the
+    /// pieces a lasting event (a sale) is cut into.
+    Step,
+}
+
+/// Fits one series with `classes` learned kernel classes; posts must be
 /// sorted by minute (ties in any fixed order).
 pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Settings) -> Fit {
+    fit_classes(grid, y, posts, &vec![Class::Learned; classes], None, s)
+}
+
+/// A control series and its own baseline (see [`baseline::follow_control`]).
+pub type Control<'a> = (&'a [f64], &'a [f64]);
+
+/// Fits one series whose components (posts and known events, sorted by
+/// minute) fall in the kernel classes `classes`.
+pub fn fit_classes(
+    grid: &Grid,
+    y: &[f64],
+    posts: &[PostAt],
+    classes: &[Class],
+    control: Option<Control>,
+    s: &Settings,
+) -> Fit {
     let n = y.len();
     let bins = Bins::new(s.immediate_minutes, s.extended_minutes());
     let mask = event_mask(posts, n, s);
     let prior = Kernel::prior(&bins, s);
-    let mut kernels = vec![prior.clone(); classes];
+    let mut kernels: Vec<Kernel> = classes
+        .iter()
+        .map(|c| match c {
+            Class::Learned => prior.clone(),
+            Class::Step => Kernel::step(&bins),
+        })
+        .collect();
     let mut a = vec![1.0; posts.len()];
     // Clean posts: no other post's immediate window overlaps theirs. The
     // first learned kernels come from them alone; later rounds refine with
@@ -322,14 +408,21 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
     let mut previous: Option<Vec<f64>> = None;
     let mut base;
     let mut iterations;
+    let mut surge_beta = 0.0;
+    // No prior in the first round: it is estimated from that round's fit.
+    let mut prior_rate = vec![0.0; posts.len()];
     let mut round = 0;
     loop {
         base = baseline::estimate(grid, y, &mask, previous.as_deref(), s);
+        if let Some((c, cb)) = control {
+            surge_beta = baseline::follow_control(&mut base, y, previous.as_deref(), c, cb);
+        }
         let events = Events {
             n,
             bins: &bins,
             posts,
             kernels: &kernels,
+            prior_rate: &prior_rate,
         };
         (a, iterations) = events.em(y, &base.b, &a, s);
         round += 1;
@@ -349,6 +442,9 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
         let learn_from = if round == 1 { &clean } else { &all };
         let alloc = events.allocated(&a, &e_over_r, learn_from);
         for (c, kernel) in kernels.iter_mut().enumerate() {
+            if classes[c] == Class::Step {
+                continue;
+            }
             let members: Vec<f64> = posts
                 .iter()
                 .zip(&a)
@@ -367,11 +463,13 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
                 s.kernel_prior_posts * mean.max(1e-9),
             );
         }
+        prior_rate = shrinkage(posts, &a);
         let events = Events {
             n,
             bins: &bins,
             posts,
             kernels: &kernels,
+            prior_rate: &prior_rate,
         };
         (a, _) = events.em(y, &base.b, &a, s);
         previous = Some(events.response(&a));
@@ -381,9 +479,12 @@ pub fn fit(grid: &Grid, y: &[f64], posts: &[PostAt], classes: usize, s: &Setting
         bins: &bins,
         posts,
         kernels: &kernels,
+        prior_rate: &prior_rate,
     }
     .response(&a);
-    windows_of(y, base, r, a, kernels, bins, posts, iterations, s)
+    let mut fitted = windows_of(y, base, r, a, kernels, bins, posts, iterations, s);
+    fitted.surge_beta = surge_beta;
+    fitted
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -542,6 +643,7 @@ fn windows_of(
         windows,
         dispersion,
         iterations,
+        surge_beta: 0.0,
         y: y.to_vec(),
         bins,
         posts: posts.to_vec(),

@@ -1,4 +1,4 @@
-//! Reads the lift step's three input tables.
+//! Reads the lift step's input tables.
 
 use std::collections::BTreeMap;
 
@@ -146,5 +146,57 @@ pub fn visit_orders(t: &Table) -> Result<Vec<VisitOrder>> {
         }
     }
     out.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    Ok(out)
+}
+
+/// A known marketing event as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownEvent {
+    /// event_id.
+    pub event_id: String,
+    /// kind (the kernel class of an instant event).
+    pub kind: String,
+    /// starts_at, minutes since the epoch.
+    pub starts_minute: i64,
+    /// ends_at, minutes since the epoch, when after the start (an event
+    /// that lasts); None: an instant.
+    pub ends_minute: Option<i64>,
+}
+
+/// Known events: `event_id`, `kind`, `starts_at`, `ends_at`, sorted by start
+/// then id.
+pub fn events(t: &Table) -> Result<Vec<KnownEvent>> {
+    const T: &str = "lift input 'events'";
+    let mut out = Vec::new();
+    for b in &t.batches {
+        let id = strings(b, T, "event_id")?;
+        let kind = strings(b, T, "kind")?;
+        let starts = micros(b, T, "starts_at")?;
+        let ends = micros(b, T, "ends_at")?;
+        for i in 0..b.num_rows() {
+            required(&id, i, T, "event_id")?;
+            required(&starts, i, T, "starts_at")?;
+            let s = starts.value(i).div_euclid(60_000_000);
+            let e = ends
+                .is_valid(i)
+                .then(|| ends.value(i).div_euclid(60_000_000))
+                .filter(|e| *e > s);
+            out.push(KnownEvent {
+                event_id: id.value(i).to_string(),
+                kind: if kind.is_valid(i) {
+                    kind.value(i).to_string()
+                } else {
+                    "other".into()
+                },
+                starts_minute: s,
+                ends_minute: e,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        a.starts_minute
+            .cmp(&b.starts_minute)
+            .then(a.event_id.cmp(&b.event_id))
+    });
     Ok(out)
 }

@@ -103,6 +103,18 @@ impl Kernel {
         Kernel { mass }
     }
 
+    /// Flat over the immediate window, nothing after: one step of a lasting
+    /// event (a sale), whose steps together give it a free shape.
+    pub fn step(bins: &Bins) -> Self {
+        let ib = bins.immediate_bins();
+        let mut mass = vec![0.0; bins.len()];
+        for (b, m) in mass.iter_mut().enumerate().take(ib) {
+            *m = bins.width(b) as f64;
+        }
+        normalise(&mut mass);
+        Kernel { mass }
+    }
+
     /// Density (mass per minute) of bin `b`.
     pub fn density(&self, bins: &Bins, b: usize) -> f64 {
         self.mass[b] / bins.width(b) as f64

@@ -72,7 +72,7 @@ pub struct Estimates {
     pub diagnostics: Vec<(String, usize, f64)>,
 }
 
-/// The built-in: inputs [series, posts, visit orders], outputs
+/// The built-in: inputs [series, posts, visit orders, known events], outputs
 /// [post_lift, traffic_baseline, lift_summary].
 pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
     let s = Settings::from_params(&ctx.params)?;
@@ -101,14 +101,15 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
         .timezone
         .parse()
         .map_err(|e| Error::Config(format!("params.timezone: {e}")))?;
-    let [series, posts, visit_orders]: [Table; 3] = builtin::collect_all(inputs)
+    let [series, posts, visit_orders, events]: [Table; 4] = builtin::collect_all(inputs)
         .await?
         .try_into()
-        .map_err(|_| Error::Internal("the lift built-in takes three inputs".into()))?;
+        .map_err(|_| Error::Internal("the lift built-in takes four inputs".into()))?;
     let est = estimate(
         &input::series(&series)?,
         input::posts(&posts)?,
         &input::visit_orders(&visit_orders)?,
+        &input::events(&events)?,
         ctx.date,
         rolling,
         tz,
@@ -119,6 +120,126 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
         output::traffic_baseline(&est)?,
         output::lift_summary(&est, ctx.date, &s)?,
     ])
+}
+
+/// Whose response a fitted component is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Post `k`.
+    Post(usize),
+    /// Known event `e` (one of the steps of a lasting one).
+    Event(usize),
+}
+
+/// Everything fitted on a series, posts and known events together, sorted
+/// by minute, with their kernel classes.
+#[derive(Debug, Clone)]
+pub struct Components {
+    /// On the grid.
+    pub at: Vec<PostAt>,
+    /// Whose each one is.
+    pub owner: Vec<Owner>,
+    /// The component of each post.
+    pub of_post: Vec<usize>,
+    /// Kernel classes: post formats, then instant events' kinds, then one
+    /// step class when an event lasts.
+    pub classes: Vec<fit::Class>,
+}
+
+/// Posts (on the grid `[start, end)`, sorted) and known events as fitted
+/// components. An instant event is one component of its kind's class; a
+/// lasting one is cut into steps of the immediate window from its start to
+/// its end, each free, so its shape comes from the data. Events outside the
+/// grid are dropped; a lasting one is clipped to it.
+pub fn components(
+    posts: &[input::Post],
+    events: &[input::KnownEvent],
+    start: i64,
+    end: i64,
+    s: &Settings,
+) -> Components {
+    let mut formats: Vec<&str> = posts.iter().map(|p| p.format.as_str()).collect();
+    formats.sort_unstable();
+    formats.dedup();
+    let mut kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e.ends_minute.is_none())
+        .map(|e| e.kind.as_str())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let step_class = formats.len() + kinds.len();
+    let mut groups: Vec<(&str, &str)> = posts
+        .iter()
+        .map(|p| (p.creator_id.as_str(), p.format.as_str()))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut all: Vec<(usize, usize, Owner, Option<usize>)> = posts
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let m = (p.published_at.div_euclid(60_000_000) - start) as usize;
+            let class = formats
+                .binary_search(&p.format.as_str())
+                .expect("collected");
+            let group = groups
+                .binary_search(&(p.creator_id.as_str(), p.format.as_str()))
+                .expect("collected");
+            (m, class, Owner::Post(k), Some(group))
+        })
+        .collect();
+    let mut lasting = false;
+    for (e, ev) in events.iter().enumerate() {
+        match ev.ends_minute {
+            None => {
+                if ev.starts_minute >= start && ev.starts_minute < end {
+                    let class =
+                        formats.len() + kinds.binary_search(&ev.kind.as_str()).expect("collected");
+                    all.push((
+                        (ev.starts_minute - start) as usize,
+                        class,
+                        Owner::Event(e),
+                        None,
+                    ));
+                }
+            }
+            Some(stop) => {
+                let step = s.immediate_minutes.max(1) as i64;
+                let mut m = ev.starts_minute.max(start);
+                while m < stop.min(end) {
+                    all.push(((m - start) as usize, step_class, Owner::Event(e), None));
+                    lasting = true;
+                    m += step;
+                }
+            }
+        }
+    }
+    // Stable: posts keep their order, and come before events at a minute.
+    all.sort_by_key(|c| c.0);
+    let mut classes = vec![fit::Class::Learned; formats.len() + kinds.len()];
+    if lasting {
+        classes.push(fit::Class::Step);
+    }
+    let mut of_post = vec![0; posts.len()];
+    for (c, (_, _, o, _)) in all.iter().enumerate() {
+        if let Owner::Post(k) = o {
+            of_post[*k] = c;
+        }
+    }
+    Components {
+        at: all
+            .iter()
+            .map(|&(minute, class, _, group)| PostAt {
+                minute,
+                class,
+                group,
+            })
+            .collect(),
+        owner: all.iter().map(|c| c.2).collect(),
+        of_post,
+        classes,
+    }
 }
 
 /// Dense minute vector of rows on the grid.
@@ -134,10 +255,12 @@ pub fn dense(rows: &[(i64, f64)], start: i64, n: usize) -> Vec<f64> {
 }
 
 /// Runs the estimation for the run date `date`.
+#[allow(clippy::too_many_arguments)]
 pub fn estimate(
     series: &input::SeriesRows,
     posts: Vec<input::Post>,
     visit_orders: &[input::VisitOrder],
+    events: &[input::KnownEvent],
     date: chrono::NaiveDate,
     rolling: usize,
     tz: Tz,
@@ -159,18 +282,7 @@ pub fn estimate(
             m >= start && m < end
         })
         .collect();
-    let mut classes: Vec<&str> = posts.iter().map(|p| p.format.as_str()).collect();
-    classes.sort_unstable();
-    classes.dedup();
-    let at: Vec<PostAt> = posts
-        .iter()
-        .map(|p| PostAt {
-            minute: (p.published_at.div_euclid(60_000_000) - start) as usize,
-            class: classes
-                .binary_search(&p.format.as_str())
-                .expect("collected"),
-        })
-        .collect();
+    let comps = components(&posts, events, start, end, s);
     let local_date: Vec<i32> = posts
         .iter()
         .map(|p| {
@@ -190,6 +302,14 @@ pub fn estimate(
         .collect();
     // One fit per signal on the total series; country series get baselines.
     let empty = Vec::new();
+    // Site-wide surges, from traffic no post drives (`control`).
+    let control = series
+        .get(&("control".to_string(), "ALL".to_string()))
+        .map(|rows| {
+            let c = dense(rows, start, n);
+            let cb = baseline::estimate(&grid, &c, &fit::event_mask(&comps.at, n, s), None, s).b;
+            (c, cb)
+        });
     let fits: Vec<(String, Fit)> = s
         .signals
         .par_iter()
@@ -198,10 +318,17 @@ pub fn estimate(
                 .get(&(sig.clone(), "ALL".to_string()))
                 .unwrap_or(&empty);
             let y = dense(rows, start, n);
-            (sig.clone(), fit::fit(&grid, &y, &at, classes.len(), s))
+            let control = control
+                .as_ref()
+                .map(|(c, cb)| (c.as_slice(), cb.as_slice()));
+            (
+                sig.clone(),
+                fit::fit_classes(&grid, &y, &comps.at, &comps.classes, control, s),
+            )
         })
         .collect();
-    let mask = fit::event_mask(&at, n, s);
+    let at = &comps.at;
+    let mask = fit::event_mask(at, n, s);
     let day_lo = (day_start - start).clamp(0, n as i64) as usize;
     let mut traffic: Vec<(i64, String, String, f64, f64)> = series
         .par_iter()
@@ -246,10 +373,14 @@ pub fn estimate(
             continue;
         }
         let i = i as usize;
-        for k in f.posts_covering(i) {
+        for c in f.posts_covering(i) {
+            // Known events' shares are theirs: no post is credited with them.
+            let Owner::Post(k) = comps.owner[c] else {
+                continue;
+            };
             for w in 0..2 {
                 // signed shares: they sum to the lift, so noise cancels
-                let p = f.visit_share(k, i, w);
+                let p = f.visit_share(c, i, w);
                 if p != 0.0 {
                     let e = credit
                         .entry((k, vo.signal.as_str()))
@@ -273,7 +404,7 @@ pub fn estimate(
                 PostSignal {
                     post: k,
                     signal: sig.clone(),
-                    windows: f.windows[k].clone(),
+                    windows: f.windows[comps.of_post[k]].clone(),
                     q: [1.0, 1.0],
                     orders: is_order_signal.then_some([c[0].0, c[1].0]),
                     revenue_cents: is_order_signal.then(|| {
@@ -296,7 +427,7 @@ pub fn estimate(
                 r.q[w] = qv;
             }
         }
-        tracing::info!(signal = %sig, posts = at.len(), minutes = n, em_steps = f.iterations, dispersion = f.dispersion, "lift fitted");
+        tracing::info!(signal = %sig, posts = posts.len(), events = at.len() - posts.len(), minutes = n, em_steps = f.iterations, dispersion = f.dispersion, surge_beta = f.surge_beta, "lift fitted");
         rows.extend(sig_rows);
     }
     let diagnostics = fits

@@ -30,7 +30,7 @@ pub struct Settings {
     pub min_weeks: usize,
     /// `lift_smooth_minutes` (15): half-width of the seasonal smoother.
     pub smooth_minutes: usize,
-    /// `lift_level_minutes` (120): half-width of the local level window.
+    /// `lift_level_minutes` (360): half-width of the local level window.
     pub level_minutes: usize,
     /// `lift_level_prior` (30): pseudo-count shrinking the level toward 1.
     pub level_prior: f64,
@@ -144,9 +144,9 @@ pub const SMOOTH_MINUTES: Param = Param::int(
 /// `lift_level_minutes`.
 pub const LEVEL_MINUTES: Param = Param::int(
     "lift_level_minutes",
-    120,
+    360,
     1,
-    "half-width of the local level window, in minutes",
+    "half-width of the local level window, in minutes (wide enough that a post's hours-long tail is not taken for a higher level)",
 );
 /// `lift_level_prior`.
 pub const LEVEL_PRIOR: Param = Param::float(

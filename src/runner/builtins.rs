@@ -89,6 +89,7 @@ const BUILTINS: &[Builtin] = &[
             "signal counts per minute and country",
             "posts",
             "orders with their last dark-social-eligible visit",
+            "known marketing events",
         ],
         outputs: &["post_lift", "traffic_baseline", "lift_summary"],
         run: lift,

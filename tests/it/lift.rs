@@ -174,7 +174,17 @@ fn settings() -> Settings {
 /// halo's estimate of every post of the data set (all signals, one run).
 fn estimate_all(d: &Data) -> lift::Estimates {
     let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
-    lift::estimate(&d.series, d.posts.clone(), &[], d.last, 30, tz, &settings()).unwrap()
+    lift::estimate(
+        &d.series,
+        d.posts.clone(),
+        &[],
+        &[],
+        d.last,
+        30,
+        tz,
+        &settings(),
+    )
+    .unwrap()
 }
 
 /// Rows of `signal` whose extended window closed, with their truth.

@@ -55,6 +55,7 @@ fn fitted() -> (fit::Fit, Vec<f64>) {
         .map(|r| PostAt {
             minute: r["minute"] as usize,
             class: r["class"] as usize,
+            group: None,
         })
         .collect();
     let grid = Grid::utc(0, y.len(), 1440);

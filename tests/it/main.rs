@@ -11,6 +11,7 @@ mod layers;
 mod lease;
 mod ledger;
 mod lift;
+mod lift_accuracy;
 mod lift_reference;
 mod nightly_sql;
 mod outputs;
