@@ -11,7 +11,8 @@
 --   product_page    eligible sessions landing on a product page
 --   orders          orders not placed in a click-opened session
 --   control         sessions without a click that count for no signal
---                   above and are neither affiliate nor social: traffic no
+--                   above and are neither affiliate, social nor a branded
+--                   search (a post drives branded paid search too): traffic no
 --                   post drives, whose surges show site-wide ones (the
 --                   lift's baseline follows them where the signals do)
 -- Country "ALL" is every country together (the series lift is measured on);
@@ -49,9 +50,10 @@ events AS (
     SELECT minute, place AS country, signal
     FROM (
         SELECT minute, place, in_direct, in_branded, in_product,
-               -- control: traffic no post drives (tracked or unbranded, not
-               -- affiliate or social), whose surges tell site-wide ones
-               NOT (in_direct OR in_branded OR in_product)
+               -- control: traffic no post drives (tracked or unbranded; not
+               -- affiliate, social or any branded search, paid ones
+               -- included), whose surges tell site-wide ones
+               NOT (in_direct OR in_branded OR in_product OR is_branded)
                  AND channel NOT IN ('affiliate', 'organic_social') AS in_control,
                unnest(make_array('direct', 'branded_search', 'product_page', 'control')) AS signal
         FROM counted

@@ -89,7 +89,7 @@ pub async fn load(dir: &Path) -> Data {
                     UNION ALL SELECT minute, 'branded_search' FROM s WHERE dark AND channel = 'organic_search'
                     UNION ALL SELECT minute, 'product_page' FROM s WHERE dark AND landing_page_type = 'product'
                     UNION ALL SELECT minute, 'control' FROM s
-                      WHERE NOT dark AND channel NOT IN ('affiliate', 'organic_social'))
+                      WHERE NOT dark AND NOT branded AND channel NOT IN ('affiliate', 'organic_social'))
          SELECT minute, signal, 'ALL' AS country, count(*) AS visits FROM e GROUP BY minute, signal",
     )
     .await;
