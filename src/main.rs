@@ -100,7 +100,7 @@ enum Command {
         /// Where to write it.
         #[arg(long)]
         out: String,
-        /// tiny, small, medium or large.
+        /// tiny, small, medium, large, events or overlap.
         #[arg(long, default_value = "small")]
         scale: String,
         /// RNG seed.
