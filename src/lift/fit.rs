@@ -89,6 +89,8 @@ pub struct Fit {
     pub response: Vec<f64>,
     /// `A_k`.
     pub amplitude: Vec<f64>,
+    /// `A_k` floored for the split ([`SPLIT_FLOOR`]).
+    pub split_amplitude: Vec<f64>,
     /// Kernel per class.
     pub kernels: Vec<Kernel>,
     /// Per post: [immediate, extended].
@@ -504,7 +506,41 @@ fn windows_of(
     let inv_r = |i: usize| if r[i] > 0.0 { 1.0 / r[i] } else { 0.0 };
     let py = prefix(y.iter().copied(), n);
     let pb = prefix(b.iter().copied(), n);
-    let e_r: Vec<f64> = (0..n).map(|i| (y[i] - b[i]) * inv_r(i)).collect();
+    // The split runs at amplitudes floored at a small share of the class
+    // mean: a post the fit drives to exactly zero still gets the signed
+    // excess of the minutes only it covers (else its lift would be cut at
+    // zero, a bias upward over many posts), and a negligible share where
+    // others respond.
+    let mut mean_of = vec![(0.0, 0usize); kernels.len()];
+    for (p, &ak) in posts.iter().zip(&a) {
+        mean_of[p.class].0 += ak;
+        mean_of[p.class].1 += 1;
+    }
+    let a_split: Vec<f64> = posts
+        .iter()
+        .zip(&a)
+        .map(|(p, &ak)| {
+            let (t, c) = mean_of[p.class];
+            ak.max(SPLIT_FLOOR * if c > 0 { t / c as f64 } else { 0.0 })
+        })
+        .collect();
+    let r_split = Events {
+        n,
+        bins: &bins,
+        posts,
+        kernels: &kernels,
+        prior_rate: &[],
+    }
+    .response(&a_split);
+    let e_r: Vec<f64> = (0..n)
+        .map(|i| {
+            if r_split[i] > 0.0 {
+                (y[i] - b[i]) / r_split[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
     let y_lam: Vec<f64> = (0..n)
         .map(|i| {
             let lam = b[i] + r[i];
@@ -546,7 +582,8 @@ fn windows_of(
     let windows = posts
         .iter()
         .zip(&a)
-        .map(|(p, &ak)| {
+        .enumerate()
+        .map(|(k_index, (p, &ak))| {
             let k = &kernels[p.class];
             let a_eff = ak.max(class_mean[p.class]);
             let one = |nb: usize| -> WindowFit {
@@ -566,8 +603,8 @@ fn windows_of(
                         continue;
                     }
                     let g = k.density(&bins, bi);
-                    f.lift += ak * g * local_sum(&e_r, lo, hi);
-                    f.responsibility += ak * g * local_sum(&y_lam, lo, hi);
+                    f.lift += a_split[k_index] * g * local_sum(&e_r, lo, hi);
+                    f.responsibility += a_split[k_index] * g * local_sum(&y_lam, lo, hi);
                     // Σ 1/R over the bin, with the post at a_eff
                     let inv_sum = if a_eff > ak {
                         let extra = (a_eff - ak) * g;
@@ -639,6 +676,7 @@ fn windows_of(
         baseline: base,
         response: r,
         amplitude: a,
+        split_amplitude: a_split,
         kernels,
         windows,
         dispersion,
@@ -649,6 +687,10 @@ fn windows_of(
         posts: posts.to_vec(),
     }
 }
+
+/// Share of its class's mean amplitude a post's amplitude is floored at in
+/// the split (see `windows_of`).
+pub const SPLIT_FLOOR: f64 = 0.01;
 
 /// Below this many placebo windows the p-value and interval are normal ones.
 pub const MIN_PLACEBOS: usize = 20;
@@ -688,7 +730,7 @@ impl Fit {
             return 0.0;
         }
         let bin = self.bins.edges.partition_point(|&e| e <= i - p.minute) - 1;
-        self.amplitude[k] * self.kernels[p.class].density(&self.bins, bin) / lam
+        self.split_amplitude[k] * self.kernels[p.class].density(&self.bins, bin) / lam
     }
 
     fn window_bins(&self, w: usize) -> usize {
