@@ -101,6 +101,10 @@ pub struct Fit {
     pub iterations: usize,
     /// How far the baseline follows site-wide surges (0: not at all).
     pub surge_beta: f64,
+    /// Per component, the mean of the prior its amplitude was fitted under
+    /// (its group's, see `shrinkage`), and the class mean it was pooled
+    /// toward; 0 without a prior (one refinement round, or a known event).
+    pub prior_mean: Vec<(f64, f64)>,
     y: Vec<f64>,
     bins: Bins,
     posts: Vec<PostAt>,
@@ -307,8 +311,9 @@ pub const GROUP_PRIOR_POSTS: f64 = 2.0;
 /// excess is 1); where posts overlap, the prior decides how the excess is
 /// split, so a story that usually does little does not take a video's
 /// visits because its kernel happens to peak in the busy minutes. Returns
-/// the rate `1 / μ_g` per post (0 for components without a group).
-fn shrinkage(posts: &[PostAt], a: &[f64]) -> Vec<f64> {
+/// the rate `1 / μ_g` per post (0 for components without a group), and its
+/// class's mean amplitude.
+fn shrinkage(posts: &[PostAt], a: &[f64]) -> (Vec<f64>, Vec<f64>) {
     use std::collections::HashMap;
     let mut class: HashMap<usize, (f64, f64)> = HashMap::new();
     let mut group: HashMap<usize, (f64, f64)> = HashMap::new();
@@ -325,13 +330,15 @@ fn shrinkage(posts: &[PostAt], a: &[f64]) -> Vec<f64> {
     posts
         .iter()
         .map(|p| {
-            let Some(g) = p.group else { return 0.0 };
+            let Some(g) = p.group else {
+                return (0.0, 0.0);
+            };
             let (cs, cn) = class[&p.class];
             let (gs, gn) = group[&g];
             let mu = (gs + GROUP_PRIOR_POSTS * cs / cn) / (gn + GROUP_PRIOR_POSTS);
-            if mu > 1e-9 { 1.0 / mu } else { 1e9 }
+            (if mu > 1e-9 { 1.0 / mu } else { 1e9 }, cs / cn)
         })
-        .collect()
+        .unzip()
 }
 
 /// `Σ_{t∈[lo,hi)} v_t`, summed directly: sums over 1/R must not use prefix
@@ -413,6 +420,7 @@ pub fn fit_classes(
     let mut surge_beta = 0.0;
     // No prior in the first round: it is estimated from that round's fit.
     let mut prior_rate = vec![0.0; posts.len()];
+    let mut prior_class = vec![0.0; posts.len()];
     let mut round = 0;
     loop {
         base = baseline::estimate(grid, y, &mask, previous.as_deref(), s);
@@ -465,7 +473,7 @@ pub fn fit_classes(
                 s.kernel_prior_posts * mean.max(1e-9),
             );
         }
-        prior_rate = shrinkage(posts, &a);
+        (prior_rate, prior_class) = shrinkage(posts, &a);
         let events = Events {
             n,
             bins: &bins,
@@ -486,6 +494,11 @@ pub fn fit_classes(
     .response(&a);
     let mut fitted = windows_of(y, base, r, a, kernels, bins, posts, iterations, s);
     fitted.surge_beta = surge_beta;
+    fitted.prior_mean = prior_rate
+        .iter()
+        .zip(&prior_class)
+        .map(|(&r, &c)| (if r > 0.0 { 1.0 / r } else { 0.0 }, c))
+        .collect();
     fitted
 }
 
@@ -682,6 +695,7 @@ fn windows_of(
         dispersion,
         iterations,
         surge_beta: 0.0,
+        prior_mean: Vec::new(),
         y: y.to_vec(),
         bins,
         posts: posts.to_vec(),

@@ -70,10 +70,30 @@ pub struct Estimates {
     pub traffic: Vec<(i64, String, String, f64, f64)>,
     /// Per signal: EM steps of the last round and the dispersion.
     pub diagnostics: Vec<(String, usize, f64)>,
+    /// The amplitude priors the fits used (`lift_priors`).
+    pub priors: Vec<Prior>,
+}
+
+/// The prior one creator's posts in one format were fitted under, on one
+/// signal (empirical Bayes, see `fit::shrinkage`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prior {
+    /// Signal.
+    pub signal: String,
+    /// creator_id.
+    pub creator_id: String,
+    /// format.
+    pub format: String,
+    /// The group's posts in the fit.
+    pub posts: usize,
+    /// The prior's mean: a post's expected total response, visits.
+    pub mean: f64,
+    /// The format's mean response it was pooled toward.
+    pub format_mean: f64,
 }
 
 /// The built-in: inputs [series, posts, visit orders, known events], outputs
-/// [post_lift, traffic_baseline, lift_summary].
+/// [post_lift, traffic_baseline, lift_summary, lift_priors].
 pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
     let s = Settings::from_params(&ctx.params)?;
     let rolling = ctx.rolling_days(POST_LIFT).ok_or_else(|| {
@@ -119,6 +139,7 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
         output::post_lift(&est, ctx.date, rolling)?,
         output::traffic_baseline(&est)?,
         output::lift_summary(&est, ctx.date, &s)?,
+        output::lift_priors(&est)?,
     ])
 }
 
@@ -434,6 +455,29 @@ pub fn estimate(
         .iter()
         .map(|(sig, f)| (sig.clone(), f.iterations, f.dispersion))
         .collect();
+    let mut priors: BTreeMap<(&str, &str, &str), Prior> = BTreeMap::new();
+    for (sig, f) in &fits {
+        for (k, p) in posts.iter().enumerate() {
+            let Some(&(mean, format_mean)) = f.prior_mean.get(comps.of_post[k]) else {
+                continue;
+            };
+            if mean <= 0.0 {
+                continue;
+            }
+            let e = priors
+                .entry((sig.as_str(), p.creator_id.as_str(), p.format.as_str()))
+                .or_insert_with(|| Prior {
+                    signal: sig.clone(),
+                    creator_id: p.creator_id.clone(),
+                    format: p.format.clone(),
+                    posts: 0,
+                    mean,
+                    format_mean,
+                });
+            e.posts += 1;
+        }
+    }
+    let priors = priors.into_values().collect();
     Ok(Estimates {
         posts,
         final_,
@@ -441,5 +485,6 @@ pub fn estimate(
         rows,
         traffic,
         diagnostics,
+        priors,
     })
 }

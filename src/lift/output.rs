@@ -290,3 +290,48 @@ pub fn lift_summary(e: &Estimates, date: chrono::NaiveDate, s: &Settings) -> Res
         ],
     )
 }
+
+/// `lift_priors`: the amplitude prior each creator's posts in a format were
+/// fitted under, per signal, on the run date.
+pub fn lift_priors(e: &Estimates) -> Result<Table> {
+    let (mut signal, mut creator, mut format) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let (mut posts, mut mean, mut format_mean) = (
+        Int64Builder::new(),
+        Float64Builder::new(),
+        Float64Builder::new(),
+    );
+    let mut pseudo = Float64Builder::new();
+    for p in &e.priors {
+        signal.append_value(&p.signal);
+        creator.append_value(&p.creator_id);
+        format.append_value(&p.format);
+        posts.append_value(p.posts as i64);
+        mean.append_value(p.mean);
+        format_mean.append_value(p.format_mean);
+        pseudo.append_value(super::fit::GROUP_PRIOR_POSTS);
+    }
+    table(
+        vec![
+            Field::new("signal", DataType::Utf8, false),
+            Field::new("creator_id", DataType::Utf8, false),
+            Field::new("format", DataType::Utf8, false),
+            Field::new("posts", DataType::Int64, false),
+            Field::new("prior_mean", DataType::Float64, false),
+            Field::new("format_mean", DataType::Float64, false),
+            Field::new("pseudo_posts", DataType::Float64, false),
+        ],
+        vec![
+            Arc::new(signal.finish()),
+            Arc::new(creator.finish()),
+            Arc::new(format.finish()),
+            Arc::new(posts.finish()),
+            Arc::new(mean.finish()),
+            Arc::new(format_mean.finish()),
+            Arc::new(pseudo.finish()),
+        ],
+    )
+}

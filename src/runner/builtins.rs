@@ -91,7 +91,12 @@ const BUILTINS: &[Builtin] = &[
             "orders with their last dark-social-eligible visit",
             "known marketing events",
         ],
-        outputs: &["post_lift", "traffic_baseline", "lift_summary"],
+        outputs: &[
+            "post_lift",
+            "traffic_baseline",
+            "lift_summary",
+            "lift_priors",
+        ],
         run: lift,
         prepare: None,
     },

@@ -659,6 +659,36 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             ],
         },
         ResultTable {
+            name: "lift_priors".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req("signal", "string", "as in `post_lift`"),
+                req("creator_id", "string", "the creator"),
+                req("format", "string", "the posts' format"),
+                req(
+                    "posts",
+                    "int64",
+                    "the creator's posts in this format in the fit",
+                ),
+                req(
+                    "prior_mean",
+                    "float64",
+                    "mean of the exponential prior on a post's total response (visits): `(Σ A + pseudo_posts · format_mean) / (posts + pseudo_posts)` over the previous pass",
+                ),
+                req(
+                    "format_mean",
+                    "float64",
+                    "the format's mean response it is pooled toward",
+                ),
+                req(
+                    "pseudo_posts",
+                    "float64",
+                    "posts' worth of weight the format mean carries",
+                ),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
             name: "payout_lines".into(),
             partition: Partition::RunDate,
             columns: vec![

@@ -436,6 +436,22 @@ fn the_nightly_run_writes_the_lift_tables() {
         "SELECT count(DISTINCT minute) AS m, count(DISTINCT signal) AS s FROM traffic_baseline WHERE country = 'ALL'",
     );
     assert_eq!(tb.lines().nth(1), Some("1440,4"), "{tb}");
+    // lift_priors: one row per signal, creator and format of the posts the
+    // fit saw (published in the 42 local days up to the run date), counted
+    // here from the raw posts; every prior mean positive.
+    let priors = q(
+        "SELECT creator_id, format, posts FROM lift_priors WHERE signal = 'direct' \
+                    AND prior_mean > 0 AND format_mean >= 0 AND pseudo_posts = 2 ORDER BY creator_id, format",
+    );
+    let raw = q(
+        "SELECT creator_id, format, count(*) AS posts FROM raw.content \
+                 WHERE published_at >= TIMESTAMP '2026-09-20T04:00:00Z' AND published_at < TIMESTAMP '2026-11-01T04:00:00Z' \
+                 GROUP BY creator_id, format ORDER BY creator_id, format",
+    );
+    assert!(raw.lines().count() > 10, "{raw}");
+    assert_eq!(priors, raw);
+    let per_signal = q("SELECT count(DISTINCT signal) AS n FROM lift_priors");
+    assert_eq!(per_signal.lines().nth(1), Some("4"), "{per_signal}");
     let ls = q("SELECT count(*) AS n FROM lift_summary WHERE level = 'format' AND posts > 0");
     assert!(
         ls.lines().nth(1).unwrap().parse::<i64>().unwrap() > 0,

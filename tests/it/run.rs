@@ -37,6 +37,7 @@ pub fn dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
         ("post_lift", "*"),
         ("traffic_baseline", "*"),
         ("lift_summary", "*"),
+        ("lift_priors", "*"),
         (
             "rejects",
             "\"table\", reason, file, row_number, \"row\", dt",
