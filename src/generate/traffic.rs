@@ -150,6 +150,20 @@ fn conversion(channel: &str, coupon: bool) -> f64 {
     }
 }
 
+/// The lift signals an untracked visit counts for, by its channel and
+/// landing page: a branded paid search is a tracked source, not dark social
+/// (the default `lift_signal_channels`).
+fn dark_signals(channel: &str, landing: &str) -> [(&'static str, bool); 3] {
+    [
+        ("direct", channel == "direct"),
+        ("branded_search", channel == "organic_search"),
+        (
+            "product_page",
+            landing == "product" && channel != "paid_search",
+        ),
+    ]
+}
+
 /// Relative traffic by hour of the brand's local day (UTC-5).
 fn diurnal(utc_minute: u32) -> f64 {
     const H: [f64; 24] = [
@@ -582,15 +596,7 @@ impl Ctx<'_> {
             }
         };
         if !tracked && at < self.world.end {
-            let signals: [(&'static str, bool); 3] = [
-                ("direct", channel == "direct"),
-                ("branded_search", channel == "organic_search"),
-                (
-                    "product_page",
-                    landing == "product" && channel != "paid_search",
-                ),
-            ];
-            for (sig, hit) in signals {
+            for (sig, hit) in dark_signals(channel, landing) {
                 if hit {
                     *self.day.truth.event_visits.entry((ei, sig)).or_default() += 1;
                 }
@@ -731,17 +737,7 @@ impl Ctx<'_> {
         } else {
             "home"
         };
-        // The signals the visit counts for: a branded paid search is a
-        // tracked source, not dark social (`lift_signal_channels`).
-        let signals: [(&'static str, bool); 3] = [
-            ("direct", channel == "direct"),
-            ("branded_search", channel == "organic_search"),
-            (
-                "product_page",
-                landing == "product" && channel != "paid_search",
-            ),
-        ];
-        for (sig, hit) in signals {
+        for (sig, hit) in dark_signals(channel, landing) {
             if hit && at < self.world.end {
                 *self.day.truth.visits.entry((pi, sig)).or_default() += 1;
                 let w = self

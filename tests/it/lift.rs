@@ -25,8 +25,9 @@ async fn table(ctx: &SessionContext, sql: &str) -> Table {
     Table::new(schema, df.collect().await.unwrap())
 }
 
-/// Series, posts and truth of a generated data set, read with DataFusion the
-/// way `sql/lift/010_series.sql` reads them (without traffic_minutely).
+/// Series, posts and the total planted visits per post of a generated data
+/// set: the series as `lift_accuracy::load` reads them (the job's signals
+/// and its control series), the truth over a post's whole life.
 struct Data {
     series: input::SeriesRows,
     posts: Vec<input::Post>,
@@ -35,58 +36,23 @@ struct Data {
 }
 
 async fn load(dir: &Path) -> Data {
+    let shared = crate::lift_accuracy::load(dir).await;
     let ctx = SessionContext::new();
-    for t in ["sessions", "content", "_truth/post_visits"] {
-        let name = t.rsplit('/').next().unwrap();
-        ctx.register_parquet(
-            name,
-            dir.join(t).to_str().unwrap(),
-            ParquetReadOptions::default(),
-        )
-        .await
-        .unwrap();
-    }
-    let series = table(
-        &ctx,
-        "WITH s AS (SELECT date_trunc('minute', started_at) AS minute, channel, landing_page_type,
-                           coalesce(regexp_like(lower(search_query), 'lumora'), false) AS branded
-                    FROM sessions WHERE click_id IS NULL AND utm_source IS NULL AND utm_medium IS NULL
-                      AND utm_campaign IS NULL),
-              e AS (SELECT minute, 'direct' AS signal FROM s WHERE channel = 'direct'
-                    UNION ALL SELECT minute, 'branded_search' FROM s
-                      WHERE channel = 'organic_search' AND branded
-                    UNION ALL SELECT minute, 'product_page' FROM s WHERE landing_page_type = 'product'
-                      AND (channel = 'direct' OR (channel = 'organic_search' AND branded)))
-         SELECT minute, signal, 'ALL' AS country, count(*) AS visits FROM e GROUP BY minute, signal",
+    ctx.register_parquet(
+        "post_visits",
+        dir.join("_truth/post_visits").to_str().unwrap(),
+        ParquetReadOptions::default(),
     )
-    .await;
-    let posts = table(
-        &ctx,
-        "SELECT content_id, creator_id, platform, format, published_at FROM content",
-    )
-    .await;
+    .await
+    .unwrap();
     let truth = table(
         &ctx,
-        "SELECT content_id, signal, CAST(true_visits AS DOUBLE) AS v FROM post_visits",
+        "SELECT content_id, signal, true_visits FROM post_visits",
     )
     .await;
     let mut t = HashMap::new();
     for b in &truth.batches {
-        let id = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
-        let sig = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Utf8).unwrap();
-        let (id, sig) = (
-            id.as_any()
-                .downcast_ref::<arrow::array::StringArray>()
-                .unwrap(),
-            sig.as_any()
-                .downcast_ref::<arrow::array::StringArray>()
-                .unwrap(),
-        );
-        let v = b
-            .column(2)
-            .as_any()
-            .downcast_ref::<arrow::array::Float64Array>()
-            .unwrap();
+        let (id, sig, v) = (utf8(b, 0), utf8(b, 1), f64s(b, 2));
         for i in 0..b.num_rows() {
             t.insert(
                 (id.value(i).to_string(), sig.value(i).to_string()),
@@ -94,20 +60,11 @@ async fn load(dir: &Path) -> Data {
             );
         }
     }
-    let series = input::series(&series).unwrap();
-    let last_minute = series
-        .values()
-        .flat_map(|v| v.iter().map(|r| r.0))
-        .max()
-        .unwrap();
-    let last = chrono::DateTime::from_timestamp(last_minute * 60, 0)
-        .unwrap()
-        .date_naive();
     Data {
-        series,
-        posts: input::posts(&posts).unwrap(),
+        series: shared.series,
+        posts: shared.posts,
         truth: t,
-        last: last.pred_opt().unwrap(),
+        last: shared.last,
     }
 }
 
@@ -123,14 +80,7 @@ struct Accuracy {
     recall: f64,
 }
 
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
-    cov / (va * vb).sqrt()
-}
+use crate::lift_accuracy::{f64s, pearson, utf8};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

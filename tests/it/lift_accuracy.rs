@@ -44,7 +44,7 @@ async fn table(ctx: &SessionContext, sql: &str) -> Table {
     Table::new(schema, df.collect().await.unwrap())
 }
 
-fn utf8(b: &arrow::array::RecordBatch, i: usize) -> arrow::array::StringArray {
+pub fn utf8(b: &arrow::array::RecordBatch, i: usize) -> arrow::array::StringArray {
     let c = arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8).unwrap();
     c.as_any()
         .downcast_ref::<arrow::array::StringArray>()
@@ -52,7 +52,7 @@ fn utf8(b: &arrow::array::RecordBatch, i: usize) -> arrow::array::StringArray {
         .clone()
 }
 
-fn f64s(b: &arrow::array::RecordBatch, i: usize) -> arrow::array::Float64Array {
+pub fn f64s(b: &arrow::array::RecordBatch, i: usize) -> arrow::array::Float64Array {
     let c = arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Float64).unwrap();
     c.as_any()
         .downcast_ref::<arrow::array::Float64Array>()
