@@ -250,12 +250,18 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
 /// The settings the accuracy tests use: the defaults, with the history and
 /// the summary over the whole data set so every post is estimated.
 pub fn settings() -> Settings {
-    let mut s = Settings {
+    Settings {
         history_days: 60,
         summary_days: 60,
         ..Settings::default()
-    };
-    // Development only: `HALO_LIFT_SET="level_minutes=360,refine=3"`.
+    }
+}
+
+/// `settings()` with the development report's overrides:
+/// `HALO_LIFT_SET="level_minutes=360,refine=3"` (never read by the tests
+/// that assert).
+fn development_settings() -> Settings {
+    let mut s = settings();
     if let Ok(set) = std::env::var("HALO_LIFT_SET") {
         for kv in set.split(',').filter(|x| !x.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap();
@@ -275,6 +281,10 @@ pub fn settings() -> Settings {
 }
 
 pub fn estimate_all(d: &Data) -> lift::Estimates {
+    estimate_with(d, &settings())
+}
+
+fn estimate_with(d: &Data, s: &Settings) -> lift::Estimates {
     let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
     lift::estimate(
         &d.series,
@@ -284,7 +294,7 @@ pub fn estimate_all(d: &Data) -> lift::Estimates {
         d.last,
         30,
         tz,
-        &settings(),
+        s,
     )
     .unwrap()
 }
@@ -442,7 +452,7 @@ async fn development() {
         if std::env::var("HALO_LIFT_NO_EVENTS").is_ok() {
             d.events.clear();
         }
-        let est = estimate_all(&d);
+        let est = estimate_with(&d, &development_settings());
         let (failed, trivial) = judge(item, &d, &est);
         if std::env::var("HALO_LIFT_TOP").is_ok() {
             let fdr = settings().fdr;
