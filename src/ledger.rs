@@ -527,6 +527,43 @@ pub async fn recorded_heads(results: &crate::tables::ResultStore) -> Result<Vec<
     Ok(heads)
 }
 
+/// Rows of `batches` as JSON objects, as an entry stores what a person saw:
+/// decimals as text (never a float), `dt` dropped.
+pub fn rows_json(batches: &[arrow::array::RecordBatch]) -> Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let mut fields = Vec::new();
+        let mut cols = Vec::new();
+        for (f, c) in b.schema().fields().iter().zip(b.columns()) {
+            if f.name() == crate::tables::PARTITION_COL {
+                continue;
+            }
+            match f.data_type() {
+                arrow::datatypes::DataType::Decimal128(_, _) => {
+                    fields.push(arrow::datatypes::Field::new(f.name(), arrow::datatypes::DataType::Utf8, true));
+                    cols.push(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?);
+                }
+                _ => {
+                    fields.push(f.as_ref().clone().with_nullable(true));
+                    cols.push(c.clone());
+                }
+            }
+        }
+        let batch = arrow::array::RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), cols)?;
+        let mut w = arrow::json::ArrayWriter::new(Vec::new());
+        w.write(&batch)?;
+        w.finish()?;
+        let bytes = w.into_inner();
+        if bytes.is_empty() {
+            continue;
+        }
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //!
 //! The modules form layers, and imports only run downward:
 //! `main` (the binary) → [`runner`] → the domains ([`attribution`], [`lift`],
-//! [`payouts`], [`roi`], [`momentum`], [`generate`]) → the engine (everything
+//! [`payouts`], [`roi`], [`momentum`], [`health`], [`generate`]) → the engine (everything
 //! else). `docs/ARCHITECTURE.md` has the table and the bird's-eye view; a test
 //! keeps the two true.
 
@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod error;
 pub mod faults;
 pub mod generate;
+pub mod health;
 pub mod lease;
 pub mod ledger;
 pub mod lift;

@@ -100,7 +100,7 @@ enum Command {
         /// Where to write it.
         #[arg(long)]
         out: String,
-        /// tiny, small, medium, large, events or overlap.
+        /// tiny, small, medium, large, events, overlap or program.
         #[arg(long, default_value = "small")]
         scale: String,
         /// RNG seed.
@@ -118,6 +118,16 @@ enum Command {
     Payouts {
         #[command(subcommand)]
         action: PayoutsCmd,
+        #[command(flatten)]
+        lease: LeaseArgs,
+        #[command(flatten)]
+        roots: Roots,
+    },
+    /// Codes: list the leak evidence, show a code, confirm a leak or dismiss it.
+    #[command(after_help = EXIT_CODES)]
+    Codes {
+        #[command(subcommand)]
+        action: CodesCmd,
         #[command(flatten)]
         lease: LeaseArgs,
         #[command(flatten)]
@@ -175,6 +185,51 @@ struct DecisionArgs {
     /// Why (required to reject).
     #[arg(long)]
     note: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CodesCmd {
+    /// The newest code_leaks rows, most suspicious first (decisions applied).
+    List {
+        /// Only codes with this status (ok, suspected, likely_leaked).
+        #[arg(long)]
+        status: Option<String>,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One code: its evidence and its daily usage.
+    Show {
+        code: String,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Confirm that a code leaked (recorded in the ledger; final). Plans with
+    /// leaked_redemptions = exclude stop paying its redemptions from --from.
+    ConfirmLeak {
+        code: String,
+        /// Who decides.
+        #[arg(long)]
+        by: String,
+        /// First day whose redemptions count as leaked (default: when the
+        /// evidence says the change began).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Dismiss the evidence against a code (recorded in the ledger; final; needs --note).
+    Dismiss {
+        code: String,
+        /// Who decides.
+        #[arg(long)]
+        by: String,
+        /// Why the evidence does not show a leak.
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -321,6 +376,76 @@ async fn payouts(
             let batch = halo::runner::simulate::simulate(&opts).await?;
             print(&[batch], &format)?;
         }
+    }
+    Ok(0)
+}
+
+async fn codes(
+    action: CodesCmd,
+    roots: Roots,
+    lease: LeaseArgs,
+    storage: Storage,
+) -> anyhow::Result<u8> {
+    use halo::health::decisions;
+    let output = parse_root(&roots.output)?;
+    let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
+        let format: halo::query::Format = format.parse()?;
+        std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
+        Ok(())
+    };
+    let decide = |code: String, decision: &'static str, by: String, note: Option<String>, from: Option<NaiveDate>| {
+        let storage = storage.clone();
+        let output = output.clone();
+        async move {
+            let e = decisions::decide(
+                &storage,
+                &output,
+                decisions::Request {
+                    code: &code,
+                    decision,
+                    by: &by,
+                    note,
+                    from,
+                    now: now()?,
+                    lease_timeout: lease.lease_timeout,
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"code": e.subject_id, "decision": e.decision, "leaked_from": e.content.get("leaked_from"), "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+            );
+            anyhow::Ok(())
+        }
+    };
+    match action {
+        CodesCmd::List { status, format } => {
+            let mut rows = decisions::list(&storage, &output, None).await?;
+            if let Some(st) = status {
+                let mut kept = Vec::new();
+                for b in rows {
+                    let col = b
+                        .column_by_name("status")
+                        .ok_or_else(|| anyhow::anyhow!("code_leaks has no status"))?;
+                    let want = arrow::array::StringArray::new_scalar(st.clone());
+                    let mask = arrow::compute::kernels::cmp::eq(col, &want)?;
+                    kept.push(arrow::compute::filter_record_batch(&b, &mask)?);
+                }
+                rows = kept;
+            }
+            print(&rows, &format)?;
+        }
+        CodesCmd::Show { code, format } => {
+            print(&decisions::list(&storage, &output, Some(&code)).await?, &format)?;
+            print(&decisions::history(&storage, &output, &code).await?, &format)?;
+        }
+        CodesCmd::ConfirmLeak {
+            code,
+            by,
+            from,
+            note,
+        } => decide(code, "confirm_leak", by, note, from).await?,
+        CodesCmd::Dismiss { code, by, note } => decide(code, "dismiss", by, note, None).await?,
     }
     Ok(0)
 }
@@ -570,6 +695,11 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             lease,
             roots,
         } => payouts(action, roots, lease, storage).await,
+        Command::Codes {
+            action,
+            lease,
+            roots,
+        } => codes(action, roots, lease, storage).await,
         Command::Export {
             table,
             period,

@@ -16,11 +16,20 @@ WITH ord AS (
     WHERE ordered_at >= ${payout_history_days_start} AND ordered_at < ${day_end}
 ),
 code_hits AS (
-    SELECT k.creator_id, o.order_id, min(k.campaign_id) AS campaign_id
-    FROM (SELECT order_id, ordered_at, upper(trim(code)) AS code
-          FROM (SELECT o.order_id, o.ordered_at, unnest(x.discount_codes) AS code
+    -- leaked_code: every code of the creator on the order was confirmed
+    -- leaked by a person (halo codes confirm-leak) from the order's local
+    -- date or earlier; what that means is the plan's leaked_redemptions.
+    SELECT k.creator_id, o.order_id, min(k.campaign_id) AS campaign_id,
+           CASE WHEN bool_and(d.code IS NOT NULL)
+                THEN min('code ' || d.code || ' confirmed leaked from '
+                         || CAST(d.leaked_from AS VARCHAR) || ' by ' || d.decided_by)
+           END AS leaked_code
+    FROM (SELECT order_id, ordered_at, order_date, upper(trim(code)) AS code
+          FROM (SELECT o.order_id, o.ordered_at, o.order_date, unnest(x.discount_codes) AS code
                 FROM ord o JOIN orders x ON x.order_id = o.order_id)) o
     JOIN codes k ON o.code = upper(trim(k.code))
+    LEFT JOIN code_decisions d
+           ON d.code = o.code AND d.decision = 'confirmed' AND d.leaked_from <= o.order_date
     WHERE (k.valid_from IS NULL OR o.ordered_at >= k.valid_from)
       AND (k.valid_to IS NULL OR o.ordered_at <= k.valid_to)
     GROUP BY k.creator_id, o.order_id
@@ -67,16 +76,17 @@ pairs AS (
            bool_or(src = 'code') AS has_code,
            bool_or(src = 'link') AS has_link,
            max(model_credit) AS model_credit,
+           max(leaked_code) AS leaked_code,
            -- code's campaign, then the link's, then the model's
            coalesce(max(CASE WHEN src = 'code' THEN campaign_id END),
                     max(CASE WHEN src = 'link' THEN campaign_id END),
                     max(CASE WHEN src = 'model' THEN campaign_id END)) AS touch_campaign
     FROM (
-        SELECT order_id, creator_id, 'code' AS src, campaign_id, CAST(NULL AS DECIMAL(18, 2)) AS model_credit FROM code_hits
+        SELECT order_id, creator_id, 'code' AS src, campaign_id, CAST(NULL AS DECIMAL(18, 2)) AS model_credit, leaked_code FROM code_hits
         UNION ALL
-        SELECT order_id, creator_id, 'link', campaign_id, CAST(NULL AS DECIMAL(18, 2)) FROM link_hits
+        SELECT order_id, creator_id, 'link', campaign_id, CAST(NULL AS DECIMAL(18, 2)), CAST(NULL AS VARCHAR) FROM link_hits
         UNION ALL
-        SELECT order_id, creator_id, 'model', campaign_id, model_credit FROM model_hits
+        SELECT order_id, creator_id, 'model', campaign_id, model_credit, CAST(NULL AS VARCHAR) FROM model_hits
     )
     GROUP BY order_id, creator_id
 ),
@@ -89,10 +99,11 @@ rates AS (
 SELECT p.order_id, p.creator_id, o.ordered_at, o.order_date, o.revenue, o.currency,
        ro.rate_to_base AS order_rate, o.is_new_customer,
        r.refunded, r.last_refund_at,
-       p.has_code, p.has_link, p.model_credit, mv.model_value, p.touch_campaign,
+       p.has_code, p.has_link, p.model_credit, mv.model_value, p.touch_campaign, p.leaked_code,
        cp.plan_id, cp.campaign_id AS plan_campaign_id, cp.valid_from AS plan_valid_from,
        cp.rate_percent, cp.flat_per_order, cp.new_customer_rate_percent, cp.tiers,
        cp.lock_days, cp.credit_basis, cp.currency AS plan_currency,
+       coalesce(cp.leaked_redemptions, 'pay') AS leaked_redemptions,
        rp.rate_to_base AS plan_rate
 FROM pairs p
 JOIN ord o ON o.order_id = p.order_id

@@ -254,6 +254,8 @@ const LANDING: &[&str] = &[
 const DEVICES: &[&str] = &["mobile", "desktop", "tablet", "other"];
 const STRUCTURES: &[&str] = &["gifting", "flat_fee", "affiliate", "hybrid"];
 const DELIVERABLE_KINDS: &[&str] = &["draft", "post"];
+/// What a confirmed leaked code's redemptions pay.
+const LEAKED_REDEMPTIONS: &[&str] = &["pay", "exclude"];
 const CREDIT_BASIS: &[&str] = &["code", "link", "code_or_link", "model"];
 /// The kinds of `costs` rows.
 pub const COST_KINDS: &[&str] = &[
@@ -678,6 +680,14 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                         "ISO 4217 code of flat amounts and payouts.",
                     ),
                     Rule::Currency,
+                ),
+                one_of(
+                    opt(
+                        "leaked_redemptions",
+                        Str,
+                        "What a redemption of the creator's code pays once a person has confirmed the code leaked (`halo codes confirm-leak`), from the confirmed date: `pay` (null: the default) or `exclude` (the line is `not_commissionable`, reason `leaked_code`).",
+                    ),
+                    LEAKED_REDEMPTIONS,
                 ),
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],

@@ -31,6 +31,12 @@ pub struct Realism {
     /// same). A set of many small creators needs more to plant posts well
     /// above the detection floor.
     pub dark_visits_factor: f64,
+    /// Share of the creators' codes that leak to deal sites part-way through
+    /// the data set (see `leaks`); 0: the plain scales' leaks, present from
+    /// the first day.
+    pub leaked_share: f64,
+    /// At least this many leaked codes, when there are that many codes.
+    pub leaked_min: usize,
 }
 
 /// A marketing event, or a burst nobody listed.

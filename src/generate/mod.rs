@@ -10,6 +10,7 @@
 //! `_truth/planted_rejects`.
 
 pub mod events;
+pub mod leaks;
 mod rows;
 pub mod traffic;
 pub mod world;
@@ -107,6 +108,7 @@ pub fn scale(name: &str) -> Result<Scale> {
                 null_post_share: 0.25,
                 clustered_share: 0.0,
                 dark_visits_factor: 1.0,
+                ..Default::default()
             },
         },
         "overlap" => Scale {
@@ -122,11 +124,25 @@ pub fn scale(name: &str) -> Result<Scale> {
                 null_post_share: 0.25,
                 clustered_share: 0.3,
                 dark_visits_factor: 4.0,
+                ..Default::default()
+            },
+        },
+        "program" => Scale {
+            name: "program",
+            days: 56,
+            creators: 120,
+            sessions_per_day: 5_000,
+            people: 150_000,
+            products: 40,
+            realism: events::Realism {
+                leaked_share: 0.2,
+                leaked_min: 20,
+                ..Default::default()
             },
         },
         other => {
             return Err(Error::Usage(format!(
-                "unknown scale '{other}': use tiny, small, medium, large, events or overlap"
+                "unknown scale '{other}': use tiny, small, medium, large, events, overlap or program"
             )));
         }
     };

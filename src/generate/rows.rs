@@ -452,8 +452,12 @@ pub fn truth_tables(
     let leaked: Vec<Value> = w
         .creators
         .iter()
-        .filter(|c| c.code_leaked)
-        .map(|c| json!({"code": c.code, "creator_id": c.id}))
+        .enumerate()
+        .filter(|(_, c)| c.code_leaked)
+        .map(|(i, c)| {
+            let starts = w.leaks.iter().find(|l| l.creator == i).map(|l| micros(l.starts_at));
+            json!({"code": c.code, "creator_id": c.id, "leak_starts_at": starts})
+        })
         .collect();
     let deliverables: Vec<Value> = w
         .deliverables
@@ -526,6 +530,7 @@ pub fn truth_tables(
                 schema_of(vec![
                     s("code", DataType::Utf8),
                     s("creator_id", DataType::Utf8),
+                    s("leak_starts_at", ts.clone()),
                 ]),
                 &leaked,
             )?,

@@ -208,11 +208,13 @@ pub fn generate_day(
                 .wrapping_add(1)
                 .wrapping_mul(0xBF58_476D_1CE4_E5B9),
     );
+    // Leaks with a start date (`leaks`) replace the plain scales' leaks,
+    // which are redeemed from coupon-site visits from the first day.
     let leaked = world
         .creators
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.code_leaked)
+        .filter(|(_, c)| c.code_leaked && world.leaks.is_empty())
         .filter_map(|(i, c)| c.code.clone().map(|code| (code, i)))
         .collect();
     let mut cx = Ctx {
@@ -245,6 +247,14 @@ pub fn generate_day(
         cx.events();
         cx.rng = main;
     }
+    if !world.leaks.is_empty() {
+        let own = ChaCha8Rng::seed_from_u64(
+            seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ u64::from(day_index).wrapping_add(0x1EA),
+        );
+        let main = std::mem::replace(&mut cx.rng, own);
+        cx.leaks();
+        cx.rng = main;
+    }
     cx.day
         .sessions
         .sort_by(|a, b| a.started_at.cmp(&b.started_at).then(a.id.cmp(&b.id)));
@@ -260,6 +270,8 @@ pub fn generate_day(
 /// Why a visitor came: decides codes, products and truth.
 #[derive(Debug, Clone, Copy)]
 enum Cause {
+    /// A leaked code, redeemed by someone the creator never reached.
+    Leak { creator: usize },
     Baseline {
         coupon: bool,
         channel: &'static str,
@@ -622,6 +634,50 @@ impl Ctx<'_> {
         }
     }
 
+    /// Redemptions of leaked codes on this day (`leaks`).
+    fn leaks(&mut self) {
+        let start = self.day_start();
+        let world = self.world;
+        for leak in &world.leaks {
+            let lambda = leak.expected(start);
+            if lambda <= 0.0 {
+                continue;
+            }
+            let n = Poisson::new(lambda)
+                .map(|p| p.sample(&mut self.rng) as u32)
+                .unwrap_or(0);
+            let from = start.max(leak.starts_at);
+            let span = (start + Duration::days(1) - from).num_seconds().max(1);
+            for _ in 0..n {
+                let at = from + Duration::seconds(self.rng.random_range(0..span));
+                self.leak_session(leak.creator, at);
+            }
+        }
+    }
+
+    fn leak_session(&mut self, creator: usize, at: DateTime<Utc>) {
+        let (p, _, device) = self.person();
+        let country =
+            super::leaks::LEAK_COUNTRIES[self.rng.random_range(0..super::leaks::LEAK_COUNTRIES.len())];
+        let (channel, referrer, query) = super::leaks::arrival(&mut self.rng, BRAND);
+        let sid = self.session_id();
+        self.day.sessions.push(Session {
+            id: sid.clone(),
+            anonymous_id: Self::anon(p, device),
+            customer_id: self.rng.random_bool(0.3).then(|| format!("c{p:08}")),
+            started_at: at,
+            channel,
+            referrer,
+            landing: if self.rng.random_bool(0.5) { "product" } else { "home" },
+            query,
+            utm: None,
+            click_id: None,
+            country,
+            device,
+        });
+        self.order(p, country, device, &sid, at, Cause::Leak { creator });
+    }
+
     fn bio_links(&mut self) {
         let start = self.day_start();
         let world = self.world;
@@ -890,6 +946,14 @@ impl Ctx<'_> {
                     other => other,
                 };
             }
+            Cause::Leak { creator } => {
+                why.kind = "leaked_code";
+                why.creator_id = Some(world.creators[creator].id.clone());
+                if let Some(code) = &world.creators[creator].code {
+                    codes.push(self.spell(code));
+                    discount = 15;
+                }
+            }
             Cause::Baseline { coupon, channel } => {
                 why.kind = match channel {
                     "email" => "email",
@@ -906,7 +970,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        let is_new = self.rng.random_bool(0.5);
+        // Leaked codes are mostly used by customers who were buying anyway.
+        let is_new = self
+            .rng
+            .random_bool(if matches!(cause, Cause::Leak { .. }) { 0.2 } else { 0.5 });
         if codes.is_empty() && is_new && self.rng.random_bool(0.15) {
             codes.push(BRAND_CODE.to_string());
             discount = 10;

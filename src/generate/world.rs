@@ -171,6 +171,8 @@ pub struct World {
     pub fx: Vec<(NaiveDate, &'static str, i64)>,
     /// Marketing events and unrecorded bursts (`events`).
     pub events: Vec<super::events::Event>,
+    /// Codes that leak part-way through (`Realism::leaked_share`).
+    pub leaks: Vec<super::leaks::Leak>,
 }
 
 const FIRST: &[&str] = &[
@@ -685,8 +687,21 @@ impl World {
         }
 
         let events = super::events::plan(scale, seed, start_t, &posts);
+        let leaks = if scale.realism.leaked_share > 0.0 {
+            super::leaks::plan(
+                &mut creators,
+                scale.realism.leaked_share,
+                scale.realism.leaked_min,
+                seed,
+                start_t,
+                scale.days,
+            )
+        } else {
+            Vec::new()
+        };
         World {
             events,
+            leaks,
             start: start_t,
             end: end_t,
             products,

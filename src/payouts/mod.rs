@@ -95,6 +95,8 @@ pub fn read_candidates(t: &Table) -> Result<Vec<Candidate>> {
         let model_credit = c.decimals("model_credit")?;
         let model_value = c.decimals("model_value")?;
         let touch_campaign = c.strings("touch_campaign")?;
+        let leaked_code = c.strings("leaked_code")?;
+        let leaked_redemptions = c.strings("leaked_redemptions")?;
         let plan_id = c.strings("plan_id")?;
         let plan_campaign = c.strings("plan_campaign_id")?;
         let valid_from = c.micros("plan_valid_from")?;
@@ -144,6 +146,9 @@ pub fn read_candidates(t: &Table) -> Result<Vec<Candidate>> {
                 touch_campaign: touch_campaign
                     .is_valid(i)
                     .then(|| touch_campaign.value(i).to_string()),
+                leaked_code: leaked_code
+                    .is_valid(i)
+                    .then(|| leaked_code.value(i).to_string()),
                 plans: Vec::new(),
             });
             if plan_id.is_null(i) {
@@ -162,6 +167,11 @@ pub fn read_candidates(t: &Table) -> Result<Vec<Candidate>> {
                 lock_days: lock_days[i].unwrap_or(0) as i32,
                 credit_basis: basis.value(i).to_string(),
                 currency: plan_currency.value(i).to_string(),
+                leaked_redemptions: if leaked_redemptions.is_valid(i) {
+                    leaked_redemptions.value(i).to_string()
+                } else {
+                    "pay".into()
+                },
                 rate_to_base: plan_rate[i].clone(),
             });
         }

@@ -31,6 +31,8 @@ pub struct Plan {
     pub lock_days: i32,
     pub credit_basis: String,
     pub currency: String,
+    /// `pay` or `exclude`: what a confirmed leaked code's redemption pays.
+    pub leaked_redemptions: String,
     /// Value of one unit of the plan currency in the base currency, on the
     /// order's local date.
     pub rate_to_base: Option<BigDecimal>,
@@ -59,6 +61,9 @@ pub struct Candidate {
     /// The campaign the order's touch names (code, then link, then the
     /// content with the most model credit).
     pub touch_campaign: Option<String>,
+    /// Set when every code of the creator on the order was confirmed leaked
+    /// (by a person, from the order's date or earlier): the confirmation.
+    pub leaked_code: Option<String>,
     pub plans: Vec<Plan>,
 }
 
@@ -191,11 +196,33 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
         };
         let refunded = c.refunded > zero;
         let plans = ordered_plans(c);
-        let chosen = plans
-            .iter()
-            .find_map(|p| basis_met(&p.credit_basis, c).map(|(via, share)| (*p, via, share)));
+        // A plan that excludes confirmed leaked codes sees the order as if
+        // the code had not been used: a click of the creator's still counts.
+        let unleaked = Candidate {
+            has_code: false,
+            ..c.clone()
+        };
+        let seen_by = |p: &Plan| {
+            if c.leaked_code.is_some() && p.leaked_redemptions == "exclude" {
+                &unleaked
+            } else {
+                c
+            }
+        };
+        let chosen = plans.iter().find_map(|p| {
+            basis_met(&p.credit_basis, seen_by(p)).map(|(via, share)| (*p, via, share))
+        });
         let Some((plan, via, share)) = chosen else {
-            let reason = match plans.first() {
+            let excluded = plans
+                .iter()
+                .find(|p| basis_met(&p.credit_basis, c).is_some() && p.leaked_redemptions == "exclude");
+            let reason = match (excluded, plans.first()) {
+                (Some(p), _) => format!(
+                    "leaked_code: {}; plan {} excludes redemptions of confirmed leaked codes",
+                    c.leaked_code.as_deref().unwrap_or("code confirmed leaked"),
+                    p.plan_id
+                ),
+                (None, first) => match first {
                 None if c.plans.is_empty() => format!(
                     "no commission plan of {} was valid when the order was placed",
                     c.creator_id
@@ -211,6 +238,7 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
                     c.creator_id,
                     reached_by(c)
                 ),
+                },
             };
             out.push(Commission {
                 order_id: c.order_id.clone(),

@@ -2,10 +2,9 @@
 //! as JSON with decimals as text (never a float), and back to Arrow so that a
 //! run can emit a decided payout exactly as it was decided.
 
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;
 
 use super::approval::{Decision, KIND};
@@ -16,42 +15,10 @@ use super::book::Decided;
 use crate::builtin::{Provider, Setup};
 use crate::error::{Error, Result};
 use crate::ledger::{Head, Ledger};
-use crate::tables::PARTITION_COL;
 
 /// Rows of `batches` as JSON objects: decimals as text, `dt` dropped.
 pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<serde_json::Value>> {
-    let mut out = Vec::new();
-    for b in batches {
-        let mut fields = Vec::new();
-        let mut cols = Vec::new();
-        for (f, c) in b.schema().fields().iter().zip(b.columns()) {
-            if f.name() == PARTITION_COL {
-                continue;
-            }
-            match f.data_type() {
-                DataType::Decimal128(_, _) => {
-                    fields.push(Field::new(f.name(), DataType::Utf8, true));
-                    cols.push(arrow::compute::cast(c, &DataType::Utf8)?);
-                }
-                _ => {
-                    fields.push(f.as_ref().clone().with_nullable(true));
-                    cols.push(c.clone());
-                }
-            }
-        }
-        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?;
-        let mut w = arrow::json::ArrayWriter::new(Vec::new());
-        w.write(&batch)?;
-        w.finish()?;
-        let bytes = w.into_inner();
-        if bytes.is_empty() {
-            continue;
-        }
-        let rows: Vec<serde_json::Value> =
-            serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.to_string()))?;
-        out.extend(rows);
-    }
-    Ok(out)
+    crate::ledger::rows_json(batches)
 }
 
 fn from_json(rows: &[serde_json::Value], schema: SchemaRef) -> Result<RecordBatch> {

@@ -60,6 +60,14 @@ fn payout_decisions(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
     Box::pin(crate::payouts::snapshot::provider(s))
 }
 
+fn code_leaks(i: Vec<DataFrame>, c: Context) -> BoxFuture<'static, Result<Vec<Table>>> {
+    Box::pin(crate::health::run(i, c))
+}
+
+fn code_decisions(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
+    Box::pin(crate::health::decisions::provider(s))
+}
+
 const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "creator_momentum",
@@ -111,6 +119,16 @@ const BUILTINS: &[Builtin] = &[
         run: payouts,
         prepare: Some(payout_decisions),
     },
+    Builtin {
+        name: "code_leaks",
+        inputs: &[
+            "code usage per code and day (code_usage_history)",
+            "decisions on codes (code_decisions)",
+        ],
+        outputs: &["code_leaks"],
+        run: code_leaks,
+        prepare: Some(code_decisions),
+    },
 ];
 
 /// The built-in called `name`.
@@ -132,5 +150,6 @@ pub fn params() -> Vec<(&'static str, &'static [Param])> {
         ("Creator momentum", crate::momentum::PARAMS),
         ("Payouts", crate::payouts::PARAMS),
         ("ROI", crate::roi::PARAMS),
+        ("Program health", crate::health::PARAMS),
     ]
 }

@@ -82,6 +82,10 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
             .await?;
         ctx.register_table(format!("{name}_history").as_str(), df.into_view())?;
     }
+    // The decisions people took (a confirmed leak changes what a code pays).
+    let anchors = crate::ledger::recorded_heads(&results).await?;
+    let providers = super::prepare_providers(&o.job, &o.storage, &o.output, &anchors).await?;
+    super::register_provided(&ctx, &providers, o.to)?;
     setup::register_views(&ctx, &o.job, o.to, "simulate", None).await?;
     let mut params = o.job.params.clone();
     let days = (o.to - o.from).num_days() + 2;
@@ -107,7 +111,12 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
         ParquetReadOptions::default(),
     )
     .await?;
-    let typed = ctx.sql(&typed_plans_sql()).await.map_err(|e| {
+    let has_leaked = ctx
+        .table("_proposed_plans")
+        .await?
+        .schema()
+        .has_column_with_unqualified_name("leaked_redemptions");
+    let typed = ctx.sql(&typed_plans_sql(has_leaked)).await.map_err(|e| {
         Error::InvalidInput(format!(
             "--plans {}: not a commission_plans file (see docs/data-contract.md): {e}",
             plans.display()
@@ -121,8 +130,14 @@ pub async fn simulate(o: &SimulateOptions) -> Result<RecordBatch> {
 }
 
 /// The proposed plans cast to the types the candidates SQL reads.
-fn typed_plans_sql() -> String {
-    "SELECT CAST(plan_id AS VARCHAR) AS plan_id, CAST(creator_id AS VARCHAR) AS creator_id, \
+fn typed_plans_sql(has_leaked: bool) -> String {
+    let leaked = if has_leaked {
+        "CAST(leaked_redemptions AS VARCHAR)"
+    } else {
+        "CAST(NULL AS VARCHAR)"
+    };
+    format!(
+        "SELECT CAST(plan_id AS VARCHAR) AS plan_id, CAST(creator_id AS VARCHAR) AS creator_id, \
      CAST(campaign_id AS VARCHAR) AS campaign_id, \
      arrow_cast(valid_from, 'Timestamp(Microsecond, Some(\"UTC\"))') AS valid_from, \
      arrow_cast(valid_to, 'Timestamp(Microsecond, Some(\"UTC\"))') AS valid_to, \
@@ -130,7 +145,8 @@ fn typed_plans_sql() -> String {
      CAST(flat_per_order AS DECIMAL(18, 2)) AS flat_per_order, \
      CAST(new_customer_rate_percent AS DECIMAL(9, 4)) AS new_customer_rate_percent, \
      tiers, CAST(lock_days AS INT) AS lock_days, \
-     CAST(credit_basis AS VARCHAR) AS credit_basis, CAST(currency AS VARCHAR) AS currency \
+     CAST(credit_basis AS VARCHAR) AS credit_basis, CAST(currency AS VARCHAR) AS currency, \
+     {leaked} AS leaked_redemptions \
      FROM _proposed_plans"
-        .to_string()
+    )
 }

@@ -689,6 +689,189 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             ],
         },
         ResultTable {
+            name: "code_usage".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req("code", "string", "the code, trimmed and upper-case"),
+                req("creator_id", "string", "its owner"),
+                req(
+                    "redemptions",
+                    "int64",
+                    "orders of the run date (local day) that used it",
+                ),
+                req(
+                    "revenue",
+                    "decimal(18,2)",
+                    "their net revenue, base currency at the day's rate",
+                ),
+                req("new_customers", "int64", "orders by new customers"),
+                col(
+                    "new_customer_share",
+                    "float64",
+                    "`new_customers` over the orders that say whether the customer is new",
+                ),
+                req(
+                    "touched",
+                    "int64",
+                    "orders whose buyer's journey holds the creator's click, an exposure to their post, or an untracked visit inside one of their posts' immediate lift windows",
+                ),
+                req("touched_share", "float64", "`touched / redemptions`"),
+                req(
+                    "coupon",
+                    "int64",
+                    "orders whose buyer came from a coupon or deal site (`code_coupon_domains`) in the 24 hours before",
+                ),
+                req("coupon_share", "float64", "`coupon / redemptions`"),
+                req(
+                    "outside_audience",
+                    "int64",
+                    "orders from a country outside the creator's audience countries (share >= `code_audience_min_share`)",
+                ),
+                req(
+                    "country_known",
+                    "int64",
+                    "orders with a country, of a creator with audience data",
+                ),
+                col(
+                    "outside_audience_share",
+                    "float64",
+                    "`outside_audience / country_known`",
+                ),
+                req(
+                    "no_recent_post",
+                    "int64",
+                    "orders with no post of the creator in the `code_post_window_days` before",
+                ),
+                req(
+                    "untouched_revenue",
+                    "decimal(18,2)",
+                    "revenue of the orders not touched by the creator",
+                ),
+                req(
+                    "commission",
+                    "decimal(18,2)",
+                    "commission the run's `payout_lines` pay the creator on these orders (after refunds), base currency",
+                ),
+                req(
+                    "untouched_commission",
+                    "decimal(18,2)",
+                    "of it, on the orders not touched by the creator",
+                ),
+                req("dt", "date", "the run date (the orders' local day)"),
+            ],
+        },
+        ResultTable {
+            name: "code_leaks".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req("code", "string", "the code"),
+                req("creator_id", "string", "its owner"),
+                req(
+                    "status",
+                    "string",
+                    "`ok`, `suspected` or `likely_leaked`: from the evidence alone (docs/health.md), never from a decision",
+                ),
+                col(
+                    "decision",
+                    "string",
+                    "`confirmed` or `dismissed` by a person (`halo codes`), as of the run date; null: undecided",
+                ),
+                col("decided_by", "string", "who decided"),
+                col(
+                    "leaked_from",
+                    "date",
+                    "for a confirmed leak, the date from which its redemptions count as leaked",
+                ),
+                col(
+                    "first_flagged_on",
+                    "date",
+                    "the first day the change statistic crossed its threshold, in the history read",
+                ),
+                col(
+                    "change_started_on",
+                    "date",
+                    "the change statistic's estimate of when the change began (the day after it last stood at zero before crossing)",
+                ),
+                req(
+                    "history_days",
+                    "int64",
+                    "days of `code_usage` read (at most `code_history_days`)",
+                ),
+                req("redemptions", "int64", "redemptions in the history read"),
+                req(
+                    "recent_redemptions",
+                    "int64",
+                    "redemptions in the last `code_recent_days`",
+                ),
+                col(
+                    "untouched_share",
+                    "float64",
+                    "share of the recent redemptions with no touch from the creator",
+                ),
+                col(
+                    "untouched_share_shrunk",
+                    "float64",
+                    "the same, shrunk toward the program's share (beta prior, strength estimated across codes)",
+                ),
+                col(
+                    "untouched_share_change",
+                    "float64",
+                    "recent untouched share minus the code's own share before the recent window",
+                ),
+                col(
+                    "coupon_share_shrunk",
+                    "float64",
+                    "recent share arriving from coupon sites, shrunk toward the program's",
+                ),
+                col(
+                    "outside_audience_share_shrunk",
+                    "float64",
+                    "recent share from outside the audience countries, shrunk toward the program's",
+                ),
+                col(
+                    "new_customer_share",
+                    "float64",
+                    "recent share of new customers",
+                ),
+                req(
+                    "program_untouched_share",
+                    "float64",
+                    "the reference: median untouched share of the program's codes",
+                ),
+                req(
+                    "prior_strength",
+                    "float64",
+                    "pseudo-redemptions the program's shares carry in the shrinkage",
+                ),
+                req(
+                    "cusum",
+                    "float64",
+                    "Bernoulli CUSUM of untouched redemptions against the reference, at the run date",
+                ),
+                req(
+                    "cusum_threshold",
+                    "float64",
+                    "its alarm threshold (`code_cusum_threshold`)",
+                ),
+                req(
+                    "leaked_redemptions",
+                    "float64",
+                    "estimated leaked redemptions since the change began: untouched redemptions above the reference share (0 when `ok`)",
+                ),
+                req(
+                    "leaked_revenue",
+                    "decimal(18,2)",
+                    "their revenue: the untouched revenue since then × the leaked share of untouched redemptions",
+                ),
+                req(
+                    "leaked_commission",
+                    "decimal(18,2)",
+                    "commission paid or pending on them, estimated the same way from the untouched orders' commission",
+                ),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
             name: "payout_lines".into(),
             partition: Partition::RunDate,
             columns: vec![

@@ -7,6 +7,7 @@ mod common;
 mod contract;
 mod docs;
 mod generate;
+mod health;
 mod layers;
 mod lease;
 mod ledger;

@@ -299,10 +299,13 @@ fn write_costs(input: &Path, fee_currency: &str) {
 
 /// The plans; `proposed` raises c1's new-customer rate to 25 % (simulation).
 fn write_plans(path: &Path, proposed: bool) {
+    write_plans_with(path, proposed, None);
+}
+
+/// [`write_plans`], with `leaked_redemptions` set on c1's plans when given.
+fn write_plans_with(path: &Path, proposed: bool, leaked: Option<&str>) {
     let new_rate = if proposed { 250_000 } else { 200_000 };
-    write_parquet(
-        path,
-        vec![
+    let mut cols = vec![
             (
                 "plan_id",
                 s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")]),
@@ -348,8 +351,11 @@ fn write_plans(path: &Path, proposed: bool) {
                 "currency",
                 s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")]),
             ),
-        ],
-    );
+        ];
+    if let Some(l) = leaked {
+        cols.push(("leaked_redemptions", s(&[Some(l), Some(l), None, None])));
+    }
+    write_parquet(path, cols);
 }
 
 fn lines(input: &Path, output: &Path, dt: &str) -> Vec<Vec<String>> {
@@ -833,4 +839,111 @@ fn payouts_are_listed_shown_and_rejected_through_the_cli() {
         &["export", "--approved", "--payout", "c2-EUR-2026-10"],
     );
     assert_eq!(export.status.code(), Some(77));
+}
+
+/// A person confirms that c1's code ONE10 leaked, from 2026-10-13; c1's plans
+/// exclude leaked redemptions. o8 (11-05, the code alone) is no longer
+/// commissionable (reason `leaked_code`); o9 (11-06, the code and a click on
+/// c1's bio link) still pays, through the link; October's payout, approved
+/// before the decision (o1, o2 used the code before the leak date anyway),
+/// is exactly as approved, and the November refund of o2 still claws back.
+#[test]
+fn a_confirmed_leak_stops_commissions_and_leaves_approved_payouts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write_case(&input);
+    write_plans_with(
+        &input.join("commission_plans/part-0.parquet"),
+        false,
+        Some("exclude"),
+    );
+    let nov = |d: i64, h: i64| T0 + (35 + d) * DAY + h * HOUR;
+    write_parquet(
+        &input.join("orders/part-1.parquet"),
+        vec![
+            ("order_id", s(&[Some("o8"), Some("o9")])),
+            ("ordered_at", ts(&[nov(0, 0), nov(1, 0)])),
+            ("anonymous_id", s(&[Some("a8"), Some("a9")])),
+            ("revenue", money(&[6000, 5000])),
+            ("currency", s(&[Some("USD"), Some("USD")])),
+            ("discount_codes", str_lists(&[&["ONE10"], &["one10"]])),
+            (
+                "is_new_customer",
+                Arc::new(arrow::array::BooleanArray::from(vec![false, false])) as ArrayRef,
+            ),
+        ],
+    );
+    write_parquet(
+        &input.join("clicks/part-1.parquet"),
+        vec![
+            ("click_id", s(&[Some("k9")])),
+            ("link_id", s(&[Some("b1")])),
+            ("anonymous_id", s(&[Some("a9")])),
+            ("clicked_at", ts(&[nov(1, -1)])),
+        ],
+    );
+    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+    run_nightly(&input, &output, &["--date", "2026-10-12"]);
+    run_nightly(&input, &output, &["--date", "2026-10-31"]);
+    let ok = cli(&output, &["approve", "c1-USD-2026-10", "--by", "ana"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let october = payouts(&input, &output, "2026-10-31");
+
+    let codes = |args: &[&str]| {
+        let mut a = vec!["codes"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--output", output.to_str().unwrap()]);
+        halo(&a, &[])
+    };
+    let no_note = codes(&["dismiss", "TWO10", "--by", "bob"]);
+    assert_eq!(no_note.status.code(), Some(2), "a dismissal needs a note");
+    let unknown = codes(&["confirm-leak", "NOPE", "--by", "ana"]);
+    assert_eq!(unknown.status.code(), Some(2), "only assessed codes are decided");
+    let confirm = codes(&["confirm-leak", " one10", "--by", "ana", "--from", "2026-10-13"]);
+    assert_eq!(confirm.status.code(), Some(0), "{}", String::from_utf8_lossy(&confirm.stderr));
+    let said = crate::common::only_json(&confirm.stdout);
+    assert_eq!(said["code"], "ONE10");
+    assert_eq!(said["leaked_from"], "2026-10-13");
+    let twice = codes(&["dismiss", "ONE10", "--by", "bob", "--note", "fine"]);
+    assert_eq!(twice.status.code(), Some(77), "a decision is final");
+    let listed = String::from_utf8(codes(&["list", "--format", "csv"]).stdout).unwrap();
+    let one = listed.lines().find(|l| l.starts_with("ONE10,")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(one.contains(",confirmed,ana,2026-10-13,"), "{one}");
+    let shown = codes(&["show", "ONE10", "--format", "csv"]);
+    assert_eq!(shown.status.code(), Some(0));
+
+    // The order dates, so that their journeys exist, then the month's end.
+    run_nightly(&input, &output, &["--from", "2026-11-05", "--to", "2026-11-06"]);
+    run_nightly(&input, &output, &["--date", "2026-11-30"]);
+    let p = payouts(&input, &output, "2026-11-30");
+    let approved_row = october
+        .lines()
+        .find(|l| l.starts_with("c1-USD-2026-10,"))
+        .unwrap()
+        .replace("pending_approval,", "approved,ana");
+    let approved_row = approved_row.trim_end_matches(',');
+    assert!(p.contains(approved_row), "October as approved:\n{approved_row}\n{p}");
+    let why = sql_csv(
+        &input,
+        &output,
+        "SELECT line_id, status, via, amount, reason FROM payout_lines \
+         WHERE dt = DATE '2026-11-30' AND line_id IN ('o8/c1', 'o9/c1', 'o2/c1~1') ORDER BY line_id",
+    );
+    let rows: Vec<&str> = why.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{why}");
+    assert!(rows[0].starts_with("o2/c1~1,"), "the refund still claws back: {why}");
+    assert!(
+        rows[1].starts_with(
+            "o8/c1,not_commissionable,,0.00,leaked_code: code ONE10 confirmed leaked from 2026-10-13 by ana; plan P1 excludes"
+        ),
+        "{why}"
+    );
+    assert!(rows[2].starts_with("o9/c1,") && rows[2].contains(",link,5.00,plan P1"), "{why}");
+    let leaks = sql_csv(
+        &input,
+        &output,
+        "SELECT code, decision, decided_by, leaked_from FROM code_leaks \
+         WHERE dt = DATE '2026-11-30' AND code = 'ONE10'",
+    );
+    assert_eq!(leaks.lines().nth(1), Some("ONE10,confirmed,ana,2026-10-13"), "{leaks}");
 }

@@ -66,6 +66,9 @@ fn history_dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
              array_to_string(map_values(attributed_revenue_by_model), '|') AS by_model",
         ),
         ("performance_by", "*"),
+        // Commission on the redemptions, and the codes' history.
+        ("code_usage", "*"),
+        ("code_leaks", "*"),
     ] {
         let csv = sql_csv(input, output, &format!("SELECT {cols} FROM {t}"));
         let mut lines: Vec<&str> = csv.lines().collect();

@@ -14,8 +14,8 @@
 //!   absent one is in a run; this empties it again);
 //! - `halo result <table> ...`: empty result tables of their declared schema,
 //!   as `<table>` and `<table>_history`;
-//! - `halo decisions`: `payout_decisions` and `payout_decided_lines` with no
-//!   decision in them;
+//! - `halo decisions`: `payout_decisions`, `payout_decided_lines` and
+//!   `code_decisions` with no decision in them;
 //! - `halo views`: every view of the job, in order;
 //! - `halo view <name> <sql file>`: the real file from `sql/`, rendered by
 //!   halo's own `${...}` renderer for the run date, registered as view `<name>`.
@@ -179,6 +179,7 @@ impl Setup {
                     .map_err(|e| e.to_string())?;
                 self.empty("payout_decisions", p.schema())?;
                 self.empty("payout_decided_lines", l.schema())?;
+                self.empty("code_decisions", halo::health::decisions::schema())?;
             }
             ["halo", "views"] => {
                 for v in self.job.views.clone() {
