@@ -5,8 +5,9 @@
 //! the shares arriving from coupon sites and from outside the creator's
 //! audience countries with it. Three numbers per code, each explainable:
 //!
-//! - **the reference**: the median untouched share of the program's codes
-//!   (a median, so the leaked minority does not move it);
+//! - **the reference**: the program's untouched share over the codes' days
+//!   in control (before any CUSUM crossing), so the leaks, which hold most
+//!   redemptions once they run, do not move it;
 //! - **shrunk shares**: the code's recent shares pulled toward the
 //!   program's with a beta prior whose strength is estimated across codes
 //!   (method of moments on the untouched shares), so a code with three
@@ -140,19 +141,6 @@ fn share(x: i64, n: i64) -> Option<f64> {
     (n > 0).then(|| x as f64 / n as f64)
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
-}
-
 /// Strength (pseudo-redemptions) of a beta prior with mean `m` that the
 /// spread of the shares `x_i / n_i` implies: the intra-class correlation
 /// `ρ` of a beta-binomial by the method of moments, `κ = 1/ρ − 1`, bounded
@@ -184,13 +172,25 @@ fn shrunk(x: i64, n: i64, m: f64, kappa: f64) -> f64 {
     (x as f64 + kappa * m) / (n as f64 + kappa)
 }
 
-/// The CUSUM's path: (value at the end, first crossing, start of the
-/// episode it is in at the end, if it is above the threshold).
-fn cusum(days: &[Day], p0: f64, p1: f64, h: f64) -> (f64, Option<NaiveDate>, Option<NaiveDate>) {
+/// The CUSUM's path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Path {
+    /// Its value at the end.
+    value: f64,
+    /// The first day it crossed the threshold.
+    first: Option<NaiveDate>,
+    /// Where the episode of that first crossing began.
+    first_episode: Option<NaiveDate>,
+    /// Where the episode it is in at the end began, if above the threshold.
+    current: Option<NaiveDate>,
+}
+
+fn cusum(days: &[Day], p0: f64, p1: f64, h: f64) -> Path {
     let up = (p1 / p0).ln();
     let down = ((1.0 - p1) / (1.0 - p0)).ln();
     let mut s = 0.0f64;
     let mut first = None;
+    let mut first_episode = None;
     let mut rising: Option<NaiveDate> = None;
     let mut episode: Option<NaiveDate> = None;
     for d in days {
@@ -205,14 +205,75 @@ fn cusum(days: &[Day], p0: f64, p1: f64, h: f64) -> (f64, Option<NaiveDate>, Opt
             rising = Some(d.date);
         }
         if s >= h {
-            first.get_or_insert(d.date);
+            if first.is_none() {
+                first = Some(d.date);
+                first_episode = rising;
+            }
             if episode.is_none() {
                 episode = rising;
             }
         }
     }
-    let current = if s >= h { episode } else { None };
-    (s, first, current)
+    Path {
+        value: s,
+        first,
+        first_episode,
+        current: if s >= h { episode } else { None },
+    }
+}
+
+/// The program's reference shares (untouched, coupon, outside the
+/// audience), from the codes' days *in control*: every day of a code whose
+/// CUSUM never crossed, and the days before its first episode of one that
+/// did. Leaked codes are where the redemptions are, so neither a median nor a
+/// pooled share over everything is a reference; this one starts from the
+/// lower quartile of the codes' untouched shares and iterates (the CUSUM
+/// against the reference, then the reference from what stays in control)
+/// until it settles.
+fn reference(series: &[Series], s: &Settings) -> (f64, f64, f64) {
+    let all: Vec<Sums> = series.iter().map(|c| sums(c.days.iter())).collect();
+    let mut shares: Vec<f64> = all
+        .iter()
+        .filter(|a| a.n >= s.min_redemptions)
+        .filter_map(|a| share(a.untouched, a.n))
+        .collect();
+    shares.sort_by(f64::total_cmp);
+    let pooled_all = share(
+        all.iter().map(|a| a.untouched).sum(),
+        all.iter().map(|a| a.n).sum(),
+    )
+    .unwrap_or(0.5);
+    let mut p = if shares.len() >= 4 {
+        shares[shares.len() / 4]
+    } else {
+        pooled_all
+    }
+    .clamp(0.02, 0.95);
+    let mut kept = Sums::default();
+    for _ in 0..20 {
+        let p1 = p + s.cusum_shift * (1.0 - p);
+        kept = Sums::default();
+        for c in series {
+            let until = cusum(&c.days, p, p1, s.cusum_threshold).first_episode;
+            let k = sums(c.days.iter().filter(|d| until.is_none_or(|u| d.date < u)));
+            kept.n += k.n;
+            kept.untouched += k.untouched;
+            kept.coupon += k.coupon;
+            kept.outside += k.outside;
+            kept.country_known += k.country_known;
+        }
+        let next = share(kept.untouched, kept.n).unwrap_or(p).clamp(0.02, 0.95);
+        let settled = (next - p).abs() < 1e-9;
+        p = next;
+        if settled {
+            break;
+        }
+    }
+    (
+        p,
+        share(kept.coupon, kept.n).unwrap_or(0.0),
+        share(kept.outside, kept.country_known).unwrap_or(0.0),
+    )
 }
 
 /// Cents × `f` (a share in [0, 1]), rounded half-even once.
@@ -235,37 +296,7 @@ pub fn assess(
         .iter()
         .map(|c| sums(c.days.iter().filter(|d| d.date >= recent_from)))
         .collect();
-    // The reference: codes with enough recent redemptions to have a share.
-    let enough: Vec<&Sums> = recent
-        .iter()
-        .filter(|r| r.n >= s.min_redemptions)
-        .collect();
-    let pooled = |f: &dyn Fn(&Sums) -> (i64, i64)| {
-        let (x, n) = recent
-            .iter()
-            .map(f)
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-        share(x, n).unwrap_or(0.0)
-    };
-    let reference = |f: &dyn Fn(&Sums) -> (i64, i64)| {
-        if enough.len() >= 3 {
-            median(
-                enough
-                    .iter()
-                    .filter_map(|r| {
-                        let (x, n) = f(r);
-                        share(x, n)
-                    })
-                    .collect(),
-            )
-            .unwrap_or_else(|| pooled(f))
-        } else {
-            pooled(f)
-        }
-    };
-    let p_ref = reference(&|r| (r.untouched, r.n)).clamp(0.02, 0.95);
-    let coupon_ref = reference(&|r| (r.coupon, r.n));
-    let outside_ref = reference(&|r| (r.outside, r.country_known));
+    let (p_ref, coupon_ref, outside_ref) = reference(series, s);
     let kappa = prior_strength(
         &recent.iter().map(|r| (r.untouched, r.n)).collect::<Vec<_>>(),
         p_ref,
@@ -277,7 +308,8 @@ pub fn assess(
         let decision = decisions.get(&c.code).cloned();
         let all = sums(c.days.iter());
         let before = sums(c.days.iter().filter(|d| d.date < recent_from));
-        let (cusum, first_flagged_on, episode) = cusum(&c.days, p_ref, p1, s.cusum_threshold);
+        let path = cusum(&c.days, p_ref, p1, s.cusum_threshold);
+        let (cusum, first_flagged_on, episode) = (path.value, path.first, path.current);
         let untouched_shrunk = shrunk(r.untouched, r.n, p_ref, kappa);
         let coupon_shrunk = shrunk(r.coupon, r.n, coupon_ref, kappa);
         let outside_shrunk = (r.country_known > 0 || outside_ref > 0.0)
@@ -307,7 +339,9 @@ pub fn assess(
             let after: Vec<&Day> = c.days.iter().filter(|d| d.date >= since).collect();
             let n: i64 = after.iter().map(|d| d.redemptions).sum();
             let u: i64 = after.iter().map(|d| d.redemptions - d.touched).sum();
-            leaked = (u as f64 - p_ref * n as f64).max(0.0);
+            // n = audience + leaked, u = p0 · audience + leaked (a leaked
+            // redemption is never the creator's touch): leaked = (u − p0 n) / (1 − p0).
+            leaked = ((u as f64 - p_ref * n as f64) / (1.0 - p_ref)).clamp(0.0, u as f64);
             if u > 0 {
                 let f = leaked / u as f64;
                 revenue = part(after.iter().map(|d| d.untouched_revenue).sum(), f);
@@ -371,12 +405,13 @@ mod tests {
             d(5, 2, 0), // 4.055 >= 4: crossing
             d(6, 1, 1), // 3.362: still in the episode, below
         ];
-        let (s, first, episode) = cusum(&days, 0.5, 0.75, 4.0);
-        assert!((s - (10.0 * 1.5f64.ln() + 2.0f64.ln() * -1.0)).abs() < 1e-12, "{s}");
-        assert_eq!(first, Some(NaiveDate::from_ymd_opt(2026, 10, 5).unwrap()));
-        assert_eq!(episode, None, "below the threshold at the end");
-        let (_, _, episode) = cusum(&days[..5], 0.5, 0.75, 4.0);
-        assert_eq!(episode, Some(NaiveDate::from_ymd_opt(2026, 10, 3).unwrap()));
+        let p = cusum(&days, 0.5, 0.75, 4.0);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d);
+        assert!((p.value - (10.0 * 1.5f64.ln() + 2.0f64.ln() * -1.0)).abs() < 1e-12, "{p:?}");
+        assert_eq!(p.first, day(5));
+        assert_eq!(p.first_episode, day(3));
+        assert_eq!(p.current, None, "below the threshold at the end");
+        assert_eq!(cusum(&days[..5], 0.5, 0.75, 4.0).current, day(3));
     }
 
     /// Equal shares everywhere: no spread beyond the binomial, the strongest
@@ -412,7 +447,14 @@ mod tests {
             creator_id: "c".into(),
             days: (1..=7).map(|i| d(i, 10, 1)).collect(),
         };
-        let codes = vec![normal("A"), normal("B"), normal("C"), tiny, leaked];
+        // D's one touched redemption balances TINY's untouched one: the
+        // reference, from the codes in control, is exactly 0.5.
+        let one_touched = Series {
+            code: "D".into(),
+            creator_id: "c".into(),
+            days: vec![d(7, 1, 1)],
+        };
+        let codes = vec![normal("A"), normal("B"), normal("C"), tiny, leaked, one_touched];
         let date = NaiveDate::from_ymd_opt(2026, 10, 7).unwrap();
         let out = assess(&codes, date, &s, &BTreeMap::new());
         assert_eq!(out[0].program_untouched_share, 0.5);
@@ -424,11 +466,12 @@ mod tests {
         let leak = &out[4];
         assert_eq!(leak.status, "suspected", "no coupon or country evidence");
         assert_eq!(leak.change_started_on, date.with_day(1));
-        // 70 redemptions, 63 untouched: 63 - 0.5 * 70 = 28 leaked, 28/63 of
-        // the untouched revenue (63 × 100.00) and commission (63 × 10.00).
-        assert!((leak.leaked_redemptions - 28.0).abs() < 1e-9);
-        assert_eq!(leak.leaked_revenue, 280_000);
-        assert_eq!(leak.leaked_commission, 28_000);
+        // 70 redemptions, 63 untouched: (63 - 0.5 * 70) / (1 - 0.5) = 56
+        // leaked, 56/63 of the untouched revenue (63 × 100.00) and
+        // commission (63 × 10.00).
+        assert!((leak.leaked_redemptions - 56.0).abs() < 1e-9);
+        assert_eq!(leak.leaked_revenue, 560_000);
+        assert_eq!(leak.leaked_commission, 56_000);
     }
 
     use chrono::Datelike;

@@ -836,7 +836,7 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
                 req(
                     "program_untouched_share",
                     "float64",
-                    "the reference: median untouched share of the program's codes",
+                    "the reference: the untouched share of the program's codes while in control (each code's days before its CUSUM first crossed)",
                 ),
                 req(
                     "prior_strength",
@@ -856,7 +856,7 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
                 req(
                     "leaked_redemptions",
                     "float64",
-                    "estimated leaked redemptions since the change began: untouched redemptions above the reference share (0 when `ok`)",
+                    "estimated leaked redemptions since the change began: `(untouched − p0 · redemptions) / (1 − p0)` with p0 the reference share (0 when `ok`)",
                 ),
                 req(
                     "leaked_revenue",

@@ -3,7 +3,7 @@
 //! start date of its own, with coupon-site referrers on some leaked sessions
 //! only, domains beyond the default list, no referrer at all for a browser
 //! extension, buyers from everywhere). The rules' parameters were set on seed
-//! 11 alone (docs/health.md); the asserting test runs seeds never used then.
+//! 11 alone (docs/health.md); the asserting test runs seeds never used then (9401, 9402).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -253,7 +253,7 @@ pub async fn measure(seed: u64, dir: &Path) -> Measured {
 /// Seeds the rules never saw: both leaks and ordinary codes told apart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn planted_leaks_are_found_early_on_unseen_seeds() {
-    for seed in [9301, 9302] {
+    for seed in [9401, 9402] {
         let dir = tempfile::tempdir().unwrap();
         let m = measure(seed, dir.path()).await;
         println!("{}", m.line());
@@ -263,7 +263,7 @@ async fn planted_leaks_are_found_early_on_unseen_seeds() {
         assert!(m.likely_precision() >= 0.9, "{}", m.line());
         assert!(m.median_delay() <= 10.0, "{}", m.line());
         let err = m.revenue.0 / m.revenue.1 - 1.0;
-        assert!(err.abs() <= 0.35, "{}", m.line());
+        assert!(err.abs() <= 0.25, "{}", m.line());
     }
 }
 
