@@ -540,7 +540,11 @@ pub fn rows_json(batches: &[arrow::array::RecordBatch]) -> Result<Vec<serde_json
             }
             match f.data_type() {
                 arrow::datatypes::DataType::Decimal128(_, _) => {
-                    fields.push(arrow::datatypes::Field::new(f.name(), arrow::datatypes::DataType::Utf8, true));
+                    fields.push(arrow::datatypes::Field::new(
+                        f.name(),
+                        arrow::datatypes::DataType::Utf8,
+                        true,
+                    ));
                     cols.push(arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)?);
                 }
                 _ => {
@@ -549,7 +553,10 @@ pub fn rows_json(batches: &[arrow::array::RecordBatch]) -> Result<Vec<serde_json
                 }
             }
         }
-        let batch = arrow::array::RecordBatch::try_new(std::sync::Arc::new(arrow::datatypes::Schema::new(fields)), cols)?;
+        let batch = arrow::array::RecordBatch::try_new(
+            std::sync::Arc::new(arrow::datatypes::Schema::new(fields)),
+            cols,
+        )?;
         let mut w = arrow::json::ArrayWriter::new(Vec::new());
         w.write(&batch)?;
         w.finish()?;

@@ -393,7 +393,11 @@ async fn codes(
         std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
         Ok(())
     };
-    let decide = |code: String, decision: &'static str, by: String, note: Option<String>, from: Option<NaiveDate>| {
+    let decide = |code: String,
+                  decision: &'static str,
+                  by: String,
+                  note: Option<String>,
+                  from: Option<NaiveDate>| {
         let storage = storage.clone();
         let output = output.clone();
         async move {
@@ -436,8 +440,14 @@ async fn codes(
             print(&rows, &format)?;
         }
         CodesCmd::Show { code, format } => {
-            print(&decisions::list(&storage, &output, Some(&code)).await?, &format)?;
-            print(&decisions::history(&storage, &output, &code).await?, &format)?;
+            print(
+                &decisions::list(&storage, &output, Some(&code)).await?,
+                &format,
+            )?;
+            print(
+                &decisions::history(&storage, &output, &code).await?,
+                &format,
+            )?;
         }
         CodesCmd::ConfirmLeak {
             code,

@@ -41,8 +41,7 @@ pub const UNLISTED_SITES: &[&str] = &[
 
 /// Where leaked redemptions come from: far beyond any creator's audience.
 pub const LEAK_COUNTRIES: &[&str] = &[
-    "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES", "IT", "SE", "PL", "BR", "MX", "IN", "JP",
-    "IE",
+    "US", "GB", "DE", "FR", "CA", "AU", "NL", "ES", "IT", "SE", "PL", "BR", "MX", "IN", "JP", "IE",
 ];
 
 /// A leaked code.
@@ -123,17 +122,32 @@ pub fn plan(
 }
 
 /// How a leaked redemption's session arrives: (channel, referrer, search query).
-pub fn arrival<R: Rng>(rng: &mut R, brand: &str) -> (&'static str, Option<&'static str>, Option<String>) {
+pub fn arrival<R: Rng>(
+    rng: &mut R,
+    brand: &str,
+) -> (&'static str, Option<&'static str>, Option<String>) {
     let u: f64 = rng.random();
     if u < 0.25 {
-        ("referral", Some(LISTED_SITES[rng.random_range(0..LISTED_SITES.len())]), None)
+        (
+            "referral",
+            Some(LISTED_SITES[rng.random_range(0..LISTED_SITES.len())]),
+            None,
+        )
     } else if u < 0.42 {
-        ("referral", Some(UNLISTED_SITES[rng.random_range(0..UNLISTED_SITES.len())]), None)
+        (
+            "referral",
+            Some(UNLISTED_SITES[rng.random_range(0..UNLISTED_SITES.len())]),
+            None,
+        )
     } else if u < 0.8 {
         // A browser extension fills the code in: the visit itself is direct.
         ("direct", None, None)
     } else {
         let q = ["discount code", "promo code", "coupon"][rng.random_range(0..3)];
-        ("organic_search", Some("google.com"), Some(format!("{brand} {q}")))
+        (
+            "organic_search",
+            Some("google.com"),
+            Some(format!("{brand} {q}")),
+        )
     }
 }

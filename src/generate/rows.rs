@@ -455,7 +455,11 @@ pub fn truth_tables(
         .enumerate()
         .filter(|(_, c)| c.code_leaked)
         .map(|(i, c)| {
-            let starts = w.leaks.iter().find(|l| l.creator == i).map(|l| micros(l.starts_at));
+            let starts = w
+                .leaks
+                .iter()
+                .find(|l| l.creator == i)
+                .map(|l| micros(l.starts_at));
             json!({"code": c.code, "creator_id": c.id, "leak_starts_at": starts})
         })
         .collect();

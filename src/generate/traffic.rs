@@ -271,7 +271,9 @@ pub fn generate_day(
 #[derive(Debug, Clone, Copy)]
 enum Cause {
     /// A leaked code, redeemed by someone the creator never reached.
-    Leak { creator: usize },
+    Leak {
+        creator: usize,
+    },
     Baseline {
         coupon: bool,
         channel: &'static str,
@@ -657,8 +659,8 @@ impl Ctx<'_> {
 
     fn leak_session(&mut self, creator: usize, at: DateTime<Utc>) {
         let (p, _, device) = self.person();
-        let country =
-            super::leaks::LEAK_COUNTRIES[self.rng.random_range(0..super::leaks::LEAK_COUNTRIES.len())];
+        let country = super::leaks::LEAK_COUNTRIES
+            [self.rng.random_range(0..super::leaks::LEAK_COUNTRIES.len())];
         let (channel, referrer, query) = super::leaks::arrival(&mut self.rng, BRAND);
         let sid = self.session_id();
         self.day.sessions.push(Session {
@@ -668,7 +670,11 @@ impl Ctx<'_> {
             started_at: at,
             channel,
             referrer,
-            landing: if self.rng.random_bool(0.5) { "product" } else { "home" },
+            landing: if self.rng.random_bool(0.5) {
+                "product"
+            } else {
+                "home"
+            },
             query,
             utm: None,
             click_id: None,
@@ -973,7 +979,11 @@ impl Ctx<'_> {
         // Leaked codes are mostly used by customers who were buying anyway.
         let is_new = self
             .rng
-            .random_bool(if matches!(cause, Cause::Leak { .. }) { 0.2 } else { 0.5 });
+            .random_bool(if matches!(cause, Cause::Leak { .. }) {
+                0.2
+            } else {
+                0.5
+            });
         if codes.is_empty() && is_new && self.rng.random_bool(0.15) {
             codes.push(BRAND_CODE.to_string());
             discount = 10;

@@ -298,7 +298,10 @@ pub fn assess(
         .collect();
     let (p_ref, coupon_ref, outside_ref) = reference(series, s);
     let kappa = prior_strength(
-        &recent.iter().map(|r| (r.untouched, r.n)).collect::<Vec<_>>(),
+        &recent
+            .iter()
+            .map(|r| (r.untouched, r.n))
+            .collect::<Vec<_>>(),
         p_ref,
     );
     let p1 = p_ref + s.cusum_shift * (1.0 - p_ref);
@@ -315,7 +318,9 @@ pub fn assess(
         let outside_shrunk = (r.country_known > 0 || outside_ref > 0.0)
             .then(|| shrunk(r.outside, r.country_known, outside_ref, kappa));
         let alarm = cusum >= s.cusum_threshold;
-        let coupon_ev = r.n > 0 && coupon_shrunk >= s.coupon_share;
+        // Coupon evidence needs a few redemptions: one order from a deal
+        // site says little, however it is shrunk.
+        let coupon_ev = r.n >= s.min_redemptions && coupon_shrunk >= s.coupon_share;
         let outside_ev = outside_shrunk.is_some_and(|o| o >= outside_ref + s.outside_excess);
         let status = if alarm && (coupon_ev || outside_ev) && r.n >= s.min_redemptions {
             "likely_leaked"
@@ -407,7 +412,10 @@ mod tests {
         ];
         let p = cusum(&days, 0.5, 0.75, 4.0);
         let day = |d| NaiveDate::from_ymd_opt(2026, 10, d);
-        assert!((p.value - (10.0 * 1.5f64.ln() + 2.0f64.ln() * -1.0)).abs() < 1e-12, "{p:?}");
+        assert!(
+            (p.value - (10.0 * 1.5f64.ln() + 2.0f64.ln() * -1.0)).abs() < 1e-12,
+            "{p:?}"
+        );
         assert_eq!(p.first, day(5));
         assert_eq!(p.first_episode, day(3));
         assert_eq!(p.current, None, "below the threshold at the end");
@@ -418,8 +426,14 @@ mod tests {
     /// prior; wildly different shares: the weakest.
     #[test]
     fn prior_strength_follows_the_spread() {
-        assert_eq!(prior_strength(&[(5, 10), (5, 10), (5, 10), (5, 10)], 0.5), 99.0);
-        assert_eq!(prior_strength(&[(0, 40), (40, 40), (0, 40), (40, 40)], 0.5), 1.0);
+        assert_eq!(
+            prior_strength(&[(5, 10), (5, 10), (5, 10), (5, 10)], 0.5),
+            99.0
+        );
+        assert_eq!(
+            prior_strength(&[(0, 40), (40, 40), (0, 40), (40, 40)], 0.5),
+            1.0
+        );
     }
 
     #[test]
@@ -454,7 +468,14 @@ mod tests {
             creator_id: "c".into(),
             days: vec![d(7, 1, 1)],
         };
-        let codes = vec![normal("A"), normal("B"), normal("C"), tiny, leaked, one_touched];
+        let codes = vec![
+            normal("A"),
+            normal("B"),
+            normal("C"),
+            tiny,
+            leaked,
+            one_touched,
+        ];
         let date = NaiveDate::from_ymd_opt(2026, 10, 7).unwrap();
         let out = assess(&codes, date, &s, &BTreeMap::new());
         assert_eq!(out[0].program_untouched_share, 0.5);

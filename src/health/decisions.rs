@@ -49,14 +49,14 @@ pub fn decided(ledger: &Ledger, date: NaiveDate) -> Result<BTreeMap<String, (Dec
     let mut out = BTreeMap::new();
     for e in ledger.as_of(date) {
         let leaked_from = match e.content.get("leaked_from") {
-            Some(serde_json::Value::String(s)) => Some(
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|err| {
+            Some(serde_json::Value::String(s)) => {
+                Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|err| {
                     Error::InvalidInput(format!(
                         "codes ledger entry {} ({}): leaked_from '{s}' is not a date: {err}",
                         e.seq, e.subject_id
                     ))
-                })?,
-            ),
+                })?)
+            }
             _ => None,
         };
         out.insert(
@@ -156,7 +156,9 @@ pub async fn provider(setup: Setup<'_>) -> Result<Box<dyn Provider>> {
 /// The codes ledger, verified against the heads the runs recorded.
 pub async fn verified_ledger(storage: &Storage, output: &Url) -> Result<Ledger> {
     let results = ResultStore::new(storage.clone(), output.clone())?;
-    let anchors = crate::ledger::recorded_heads(&results).await.unwrap_or_default();
+    let anchors = crate::ledger::recorded_heads(&results)
+        .await
+        .unwrap_or_default();
     Ledger::load(storage, output, KIND, &anchors).await
 }
 
@@ -180,10 +182,7 @@ pub async fn list(storage: &Storage, output: &Url, code: Option<&str>) -> Result
     let decided = decided(&ledger, NaiveDate::MAX)?;
     ctx.register_batch("code_decisions", table(&ledger, NaiveDate::MAX)?)?;
     let filter = match code {
-        Some(c) => format!(
-            "AND l.code = {}",
-            crate::sqltext::quote_str(&normalise(c))
-        ),
+        Some(c) => format!("AND l.code = {}", crate::sqltext::quote_str(&normalise(c))),
         None => String::new(),
     };
     let sql = format!(

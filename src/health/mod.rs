@@ -128,7 +128,7 @@ pub const MIN_REDEMPTIONS: Param = Param::int(
     "code_min_redemptions",
     5,
     1,
-    "recent redemptions a code needs to be `likely_leaked` and to count toward the program's reference share",
+    "recent redemptions a code needs for coupon evidence and to be `likely_leaked`; codes with this many redemptions in the whole history set the reference's starting point",
 );
 
 /// The parameters of program health.
@@ -199,10 +199,16 @@ pub fn read_history(t: &Table) -> Result<Vec<codes::Series>> {
         let rev = rev.as_primitive::<Decimal128Type>();
         let com = com.as_primitive::<Decimal128Type>();
         for i in 0..b.num_rows() {
-            let date = dt.value_as_date(i).ok_or_else(|| {
-                Error::Config(format!("{HISTORY}: a row has no dt"))
-            })?;
-            let v = |k: usize| if ints[k].is_valid(i) { ints[k].value(i) } else { 0 };
+            let date = dt
+                .value_as_date(i)
+                .ok_or_else(|| Error::Config(format!("{HISTORY}: a row has no dt")))?;
+            let v = |k: usize| {
+                if ints[k].is_valid(i) {
+                    ints[k].value(i)
+                } else {
+                    0
+                }
+            };
             let s = by_code
                 .entry(code.value(i).to_string())
                 .or_insert_with(|| codes::Series {
@@ -238,7 +244,8 @@ pub fn read_decisions(t: &Table) -> Result<BTreeMap<String, codes::Decision>> {
         let code = builtin::strings(b, INPUT, "code")?;
         let decision = builtin::strings(b, INPUT, "decision")?;
         let by = builtin::strings(b, INPUT, "decided_by")?;
-        let from = arrow::compute::cast(builtin::column(b, INPUT, "leaked_from")?, &DataType::Date32)?;
+        let from =
+            arrow::compute::cast(builtin::column(b, INPUT, "leaked_from")?, &DataType::Date32)?;
         let from = from.as_primitive::<Date32Type>();
         for i in 0..b.num_rows() {
             out.insert(
@@ -283,9 +290,18 @@ fn batch(rows: &[codes::Assessment]) -> Result<RecordBatch> {
         ("code", s(&|r| Some(r.code.clone()))),
         ("creator_id", s(&|r| Some(r.creator_id.clone()))),
         ("status", s(&|r| Some(r.status.to_string()))),
-        ("decision", s(&|r| r.decision.as_ref().map(|d| d.decision.clone()))),
-        ("decided_by", s(&|r| r.decision.as_ref().map(|d| d.by.clone()))),
-        ("leaked_from", d(&|r| r.decision.as_ref().and_then(|d| d.leaked_from))),
+        (
+            "decision",
+            s(&|r| r.decision.as_ref().map(|d| d.decision.clone())),
+        ),
+        (
+            "decided_by",
+            s(&|r| r.decision.as_ref().map(|d| d.by.clone())),
+        ),
+        (
+            "leaked_from",
+            d(&|r| r.decision.as_ref().and_then(|d| d.leaked_from)),
+        ),
         ("first_flagged_on", d(&|r| r.first_flagged_on)),
         ("change_started_on", d(&|r| r.change_started_on)),
         ("history_days", i(&|r| r.history_days)),
@@ -295,9 +311,15 @@ fn batch(rows: &[codes::Assessment]) -> Result<RecordBatch> {
         ("untouched_share_shrunk", f(&|r| r.untouched_share_shrunk)),
         ("untouched_share_change", f(&|r| r.untouched_share_change)),
         ("coupon_share_shrunk", f(&|r| r.coupon_share_shrunk)),
-        ("outside_audience_share_shrunk", f(&|r| r.outside_audience_share_shrunk)),
+        (
+            "outside_audience_share_shrunk",
+            f(&|r| r.outside_audience_share_shrunk),
+        ),
         ("new_customer_share", f(&|r| r.new_customer_share)),
-        ("program_untouched_share", f(&|r| Some(r.program_untouched_share))),
+        (
+            "program_untouched_share",
+            f(&|r| Some(r.program_untouched_share)),
+        ),
         ("prior_strength", f(&|r| Some(r.prior_strength))),
         ("cusum", f(&|r| Some(r.cusum))),
         ("cusum_threshold", f(&|r| Some(r.cusum_threshold))),

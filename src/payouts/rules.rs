@@ -213,9 +213,9 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
             basis_met(&p.credit_basis, seen_by(p)).map(|(via, share)| (*p, via, share))
         });
         let Some((plan, via, share)) = chosen else {
-            let excluded = plans
-                .iter()
-                .find(|p| basis_met(&p.credit_basis, c).is_some() && p.leaked_redemptions == "exclude");
+            let excluded = plans.iter().find(|p| {
+                basis_met(&p.credit_basis, c).is_some() && p.leaked_redemptions == "exclude"
+            });
             let reason = match (excluded, plans.first()) {
                 (Some(p), _) => format!(
                     "leaked_code: {}; plan {} excludes redemptions of confirmed leaked codes",
@@ -223,21 +223,21 @@ pub fn evaluate(cands: &[Candidate]) -> Result<Vec<Commission>, MissingRate> {
                     p.plan_id
                 ),
                 (None, first) => match first {
-                None if c.plans.is_empty() => format!(
-                    "no commission plan of {} was valid when the order was placed",
-                    c.creator_id
-                ),
-                None => format!(
-                    "the creator's plans belong to other campaigns than the order's ({})",
-                    c.touch_campaign.as_deref().unwrap_or("none")
-                ),
-                Some(p) => format!(
-                    "plan {} pays on {}; the order reached {} by {}",
-                    p.plan_id,
-                    p.credit_basis,
-                    c.creator_id,
-                    reached_by(c)
-                ),
+                    None if c.plans.is_empty() => format!(
+                        "no commission plan of {} was valid when the order was placed",
+                        c.creator_id
+                    ),
+                    None => format!(
+                        "the creator's plans belong to other campaigns than the order's ({})",
+                        c.touch_campaign.as_deref().unwrap_or("none")
+                    ),
+                    Some(p) => format!(
+                        "plan {} pays on {}; the order reached {} by {}",
+                        p.plan_id,
+                        p.credit_basis,
+                        c.creator_id,
+                        reached_by(c)
+                    ),
                 },
             };
             out.push(Commission {

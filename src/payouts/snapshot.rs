@@ -2,7 +2,6 @@
 //! as JSON with decimals as text (never a float), and back to Arrow so that a
 //! run can emit a decided payout exactly as it was decided.
 
-
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use chrono::NaiveDate;

@@ -132,11 +132,20 @@ fn csv_rows(csv: &str) -> Vec<Vec<String>> {
 
 async fn truth(input: &Path, sql: &str) -> Vec<Vec<String>> {
     let ctx = SessionContext::new();
-    for t in ["orders", "fx_rates", "_truth/order_causes", "_truth/leaked_codes"] {
+    for t in [
+        "orders",
+        "fx_rates",
+        "_truth/order_causes",
+        "_truth/leaked_codes",
+    ] {
         let name = t.rsplit('/').next().unwrap();
-        ctx.register_parquet(name, input.join(t).to_str().unwrap(), ParquetReadOptions::default())
-            .await
-            .unwrap();
+        ctx.register_parquet(
+            name,
+            input.join(t).to_str().unwrap(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .unwrap();
     }
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     let mut w = arrow::csv::Writer::new(Vec::new());

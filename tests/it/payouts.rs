@@ -306,52 +306,52 @@ fn write_plans(path: &Path, proposed: bool) {
 fn write_plans_with(path: &Path, proposed: bool, leaked: Option<&str>) {
     let new_rate = if proposed { 250_000 } else { 200_000 };
     let mut cols = vec![
-            (
-                "plan_id",
-                s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")]),
+        (
+            "plan_id",
+            s(&[Some("P1"), Some("P2"), Some("P3"), Some("P4")]),
+        ),
+        (
+            "creator_id",
+            s(&[Some("c1"), Some("c1"), Some("c2"), Some("c3")]),
+        ),
+        ("campaign_id", s(&[None, Some("cmp1"), None, None])),
+        ("valid_from", ts(&[day(-300), day(0), day(1), day(-300)])),
+        ("valid_to", opt_ts(&[None, Some(day(10) - 1), None, None])),
+        (
+            "rate_percent",
+            dec(
+                &[Some(100_000), Some(150_000), Some(100_000), Some(100_000)],
+                9,
+                4,
             ),
-            (
-                "creator_id",
-                s(&[Some("c1"), Some("c1"), Some("c2"), Some("c3")]),
-            ),
-            ("campaign_id", s(&[None, Some("cmp1"), None, None])),
-            ("valid_from", ts(&[day(-300), day(0), day(1), day(-300)])),
-            ("valid_to", opt_ts(&[None, Some(day(10) - 1), None, None])),
-            (
-                "rate_percent",
-                dec(
-                    &[Some(100_000), Some(150_000), Some(100_000), Some(100_000)],
-                    9,
-                    4,
-                ),
-            ),
-            ("flat_per_order", dec(&[None, Some(200), None, None], 18, 2)),
-            (
-                "new_customer_rate_percent",
-                dec(&[Some(new_rate), None, None, None], 9, 4),
-            ),
-            (
-                "tiers",
-                tiers(&[None, None, Some(&[(0, 100_000), (100_000, 120_000)]), None]),
-            ),
-            (
-                "lock_days",
-                Arc::new(Int32Array::from(vec![14, 14, 7, 14])) as ArrayRef,
-            ),
-            (
-                "credit_basis",
-                s(&[
-                    Some("code_or_link"),
-                    Some("code_or_link"),
-                    Some("code"),
-                    Some("model"),
-                ]),
-            ),
-            (
-                "currency",
-                s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")]),
-            ),
-        ];
+        ),
+        ("flat_per_order", dec(&[None, Some(200), None, None], 18, 2)),
+        (
+            "new_customer_rate_percent",
+            dec(&[Some(new_rate), None, None, None], 9, 4),
+        ),
+        (
+            "tiers",
+            tiers(&[None, None, Some(&[(0, 100_000), (100_000, 120_000)]), None]),
+        ),
+        (
+            "lock_days",
+            Arc::new(Int32Array::from(vec![14, 14, 7, 14])) as ArrayRef,
+        ),
+        (
+            "credit_basis",
+            s(&[
+                Some("code_or_link"),
+                Some("code_or_link"),
+                Some("code"),
+                Some("model"),
+            ]),
+        ),
+        (
+            "currency",
+            s(&[Some("USD"), Some("USD"), Some("EUR"), Some("USD")]),
+        ),
+    ];
     if let Some(l) = leaked {
         cols.push(("leaked_redemptions", s(&[Some(l), Some(l), None, None])));
     }
@@ -882,11 +882,20 @@ fn a_confirmed_leak_stops_commissions_and_leaves_approved_payouts_alone() {
             ("clicked_at", ts(&[nov(1, -1)])),
         ],
     );
-    run_nightly(&input, &output, &["--from", "2026-10-01", "--to", "2026-10-03"]);
+    run_nightly(
+        &input,
+        &output,
+        &["--from", "2026-10-01", "--to", "2026-10-03"],
+    );
     run_nightly(&input, &output, &["--date", "2026-10-12"]);
     run_nightly(&input, &output, &["--date", "2026-10-31"]);
     let ok = cli(&output, &["approve", "c1-USD-2026-10", "--by", "ana"]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let october = payouts(&input, &output, "2026-10-31");
 
     let codes = |args: &[&str]| {
@@ -898,22 +907,45 @@ fn a_confirmed_leak_stops_commissions_and_leaves_approved_payouts_alone() {
     let no_note = codes(&["dismiss", "TWO10", "--by", "bob"]);
     assert_eq!(no_note.status.code(), Some(2), "a dismissal needs a note");
     let unknown = codes(&["confirm-leak", "NOPE", "--by", "ana"]);
-    assert_eq!(unknown.status.code(), Some(2), "only assessed codes are decided");
-    let confirm = codes(&["confirm-leak", " one10", "--by", "ana", "--from", "2026-10-13"]);
-    assert_eq!(confirm.status.code(), Some(0), "{}", String::from_utf8_lossy(&confirm.stderr));
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "only assessed codes are decided"
+    );
+    let confirm = codes(&[
+        "confirm-leak",
+        " one10",
+        "--by",
+        "ana",
+        "--from",
+        "2026-10-13",
+    ]);
+    assert_eq!(
+        confirm.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&confirm.stderr)
+    );
     let said = crate::common::only_json(&confirm.stdout);
     assert_eq!(said["code"], "ONE10");
     assert_eq!(said["leaked_from"], "2026-10-13");
     let twice = codes(&["dismiss", "ONE10", "--by", "bob", "--note", "fine"]);
     assert_eq!(twice.status.code(), Some(77), "a decision is final");
     let listed = String::from_utf8(codes(&["list", "--format", "csv"]).stdout).unwrap();
-    let one = listed.lines().find(|l| l.starts_with("ONE10,")).unwrap_or_else(|| panic!("{listed}"));
+    let one = listed
+        .lines()
+        .find(|l| l.starts_with("ONE10,"))
+        .unwrap_or_else(|| panic!("{listed}"));
     assert!(one.contains(",confirmed,ana,2026-10-13,"), "{one}");
     let shown = codes(&["show", "ONE10", "--format", "csv"]);
     assert_eq!(shown.status.code(), Some(0));
 
     // The order dates, so that their journeys exist, then the month's end.
-    run_nightly(&input, &output, &["--from", "2026-11-05", "--to", "2026-11-06"]);
+    run_nightly(
+        &input,
+        &output,
+        &["--from", "2026-11-05", "--to", "2026-11-06"],
+    );
     run_nightly(&input, &output, &["--date", "2026-11-30"]);
     let p = payouts(&input, &output, "2026-11-30");
     let approved_row = october
@@ -922,7 +954,10 @@ fn a_confirmed_leak_stops_commissions_and_leaves_approved_payouts_alone() {
         .unwrap()
         .replace("pending_approval,", "approved,ana");
     let approved_row = approved_row.trim_end_matches(',');
-    assert!(p.contains(approved_row), "October as approved:\n{approved_row}\n{p}");
+    assert!(
+        p.contains(approved_row),
+        "October as approved:\n{approved_row}\n{p}"
+    );
     let why = sql_csv(
         &input,
         &output,
@@ -931,19 +966,29 @@ fn a_confirmed_leak_stops_commissions_and_leaves_approved_payouts_alone() {
     );
     let rows: Vec<&str> = why.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{why}");
-    assert!(rows[0].starts_with("o2/c1~1,"), "the refund still claws back: {why}");
+    assert!(
+        rows[0].starts_with("o2/c1~1,"),
+        "the refund still claws back: {why}"
+    );
     assert!(
         rows[1].starts_with(
             "o8/c1,not_commissionable,,0.00,leaked_code: code ONE10 confirmed leaked from 2026-10-13 by ana; plan P1 excludes"
         ),
         "{why}"
     );
-    assert!(rows[2].starts_with("o9/c1,") && rows[2].contains(",link,5.00,plan P1"), "{why}");
+    assert!(
+        rows[2].starts_with("o9/c1,") && rows[2].contains(",link,5.00,plan P1"),
+        "{why}"
+    );
     let leaks = sql_csv(
         &input,
         &output,
         "SELECT code, decision, decided_by, leaked_from FROM code_leaks \
          WHERE dt = DATE '2026-11-30' AND code = 'ONE10'",
     );
-    assert_eq!(leaks.lines().nth(1), Some("ONE10,confirmed,ana,2026-10-13"), "{leaks}");
+    assert_eq!(
+        leaks.lines().nth(1),
+        Some("ONE10,confirmed,ana,2026-10-13"),
+        "{leaks}"
+    );
 }
