@@ -2,8 +2,9 @@
 //! (120 creators, at least 20 codes that leak to deal sites, each from a
 //! start date of its own, with coupon-site referrers on some leaked sessions
 //! only, domains beyond the default list, no referrer at all for a browser
-//! extension, buyers from everywhere). The rules' parameters were set on seed
-//! 11 alone (docs/health.md); the asserting test runs seeds never used then (9401, 9402).
+//! extension, buyers from everywhere). The rules and their parameters were
+//! set on seeds 11 and 12 (docs/health.md); the asserting test runs seeds no
+//! version was looked at on (9401, 9402).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
