@@ -232,6 +232,17 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// The ledger of `kind` under `output`, verified against its head record
+    /// and every head a run recorded in `runs`: what the CLI reads before a
+    /// person decides or lists (exit 65 when it was edited).
+    pub async fn verified(storage: &Storage, output: &Url, kind: Kind) -> Result<Ledger> {
+        let anchors = match crate::tables::ResultStore::new(storage.clone(), output.clone()) {
+            Ok(results) => recorded_heads(&results).await?,
+            Err(_) => Vec::new(),
+        };
+        Self::load(storage, output, kind, &anchors).await
+    }
+
     /// Reads the entries and the head record without verifying them.
     pub async fn read(storage: &Storage, root: &Url, kind: Kind) -> Result<Ledger> {
         let url = ledger_url(root, &kind)?;

@@ -294,6 +294,13 @@ enum PayoutsCmd {
     },
 }
 
+/// Writes batches to stdout in `format` (table, csv or json).
+fn print(batches: &[arrow::array::RecordBatch], format: &str) -> anyhow::Result<()> {
+    let format: halo::query::Format = format.parse()?;
+    std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
+    Ok(())
+}
+
 async fn payouts(
     action: PayoutsCmd,
     roots: Roots,
@@ -302,11 +309,6 @@ async fn payouts(
 ) -> anyhow::Result<u8> {
     use halo::payouts::{approval::Decision, decide};
     let output = parse_root(&roots.output)?;
-    let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
-        let format: halo::query::Format = format.parse()?;
-        std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
-        Ok(())
-    };
     match action {
         PayoutsCmd::List { status, format } => {
             let ledger = decide::verified_ledger(&storage, &output).await?;
@@ -388,11 +390,6 @@ async fn codes(
 ) -> anyhow::Result<u8> {
     use halo::health::decisions;
     let output = parse_root(&roots.output)?;
-    let print = |batches: &[arrow::array::RecordBatch], format: &str| -> anyhow::Result<()> {
-        let format: halo::query::Format = format.parse()?;
-        std::io::stdout().write_all(&halo::query::encode(batches, format)?)?;
-        Ok(())
-    };
     let decide = |code: String,
                   decision: &'static str,
                   by: String,
@@ -424,24 +421,14 @@ async fn codes(
     };
     match action {
         CodesCmd::List { status, format } => {
-            let mut rows = decisions::list(&storage, &output, None).await?;
-            if let Some(st) = status {
-                let mut kept = Vec::new();
-                for b in rows {
-                    let col = b
-                        .column_by_name("status")
-                        .ok_or_else(|| anyhow::anyhow!("code_leaks has no status"))?;
-                    let want = arrow::array::StringArray::new_scalar(st.clone());
-                    let mask = arrow::compute::kernels::cmp::eq(col, &want)?;
-                    kept.push(arrow::compute::filter_record_batch(&b, &mask)?);
-                }
-                rows = kept;
-            }
-            print(&rows, &format)?;
+            print(
+                &decisions::list(&storage, &output, None, status.as_deref()).await?,
+                &format,
+            )?;
         }
         CodesCmd::Show { code, format } => {
             print(
-                &decisions::list(&storage, &output, Some(&code)).await?,
+                &decisions::list(&storage, &output, Some(&code), None).await?,
                 &format,
             )?;
             print(

@@ -153,13 +153,10 @@ pub async fn provider(setup: Setup<'_>) -> Result<Box<dyn Provider>> {
     Ok(Box::new(CodeDecisions { ledger }))
 }
 
-/// The codes ledger, verified against the heads the runs recorded.
+/// The codes ledger, verified against its head record and the heads the
+/// runs recorded (exit 65 when it was edited).
 pub async fn verified_ledger(storage: &Storage, output: &Url) -> Result<Ledger> {
-    let results = ResultStore::new(storage.clone(), output.clone())?;
-    let anchors = crate::ledger::recorded_heads(&results)
-        .await
-        .unwrap_or_default();
-    Ledger::load(storage, output, KIND, &anchors).await
+    Ledger::verified(storage, output, KIND).await
 }
 
 async fn leaks_session(storage: &Storage, output: &Url) -> Result<SessionContext> {
@@ -174,17 +171,28 @@ async fn leaks_session(storage: &Storage, output: &Url) -> Result<SessionContext
     Ok(ctx)
 }
 
-/// The newest `code_leaks` partition (or one code's row of it), with the
-/// decisions taken since applied, most suspicious first.
-pub async fn list(storage: &Storage, output: &Url, code: Option<&str>) -> Result<Vec<RecordBatch>> {
+/// The newest `code_leaks` partition (or one code's row of it, or the codes
+/// of one status), with the decisions taken since applied, most suspicious
+/// first.
+pub async fn list(
+    storage: &Storage,
+    output: &Url,
+    code: Option<&str>,
+    status: Option<&str>,
+) -> Result<Vec<RecordBatch>> {
     let ledger = verified_ledger(storage, output).await?;
     let ctx = leaks_session(storage, output).await?;
     let decided = decided(&ledger, NaiveDate::MAX)?;
     ctx.register_batch("code_decisions", table(&ledger, NaiveDate::MAX)?)?;
-    let filter = match code {
-        Some(c) => format!("AND l.code = {}", crate::sqltext::quote_str(&normalise(c))),
-        None => String::new(),
-    };
+    let mut filter = String::new();
+    if let Some(c) = code {
+        let c = crate::sqltext::quote_str(&normalise(c));
+        filter.push_str(&format!(" AND l.code = {c}"));
+    }
+    if let Some(st) = status {
+        let st = crate::sqltext::quote_str(st);
+        filter.push_str(&format!(" AND l.status = {st}"));
+    }
     let sql = format!(
         "SELECT l.code, l.creator_id, l.status,
                 coalesce(d.decision, l.decision) AS decision,
@@ -301,10 +309,7 @@ async fn decide_holding(
             "code {code} is not in the newest code_leaks partition; halo decides only on codes it assessed"
         )));
     };
-    let as_of = row
-        .get("dt")
-        .and_then(|v| v.as_str())
-        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+    // rows_json drops the partition column: the run date comes from the batch.
     let dt = rows
         .iter()
         .find_map(|b| {
@@ -312,7 +317,6 @@ async fn decide_holding(
                 .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
                 .and_then(|a| a.value_as_date(0))
         })
-        .or(as_of)
         .ok_or_else(|| Error::Internal("code_leaks row without dt".into()))?;
     let mut content = serde_json::Map::new();
     if r.decision == "confirm_leak" {

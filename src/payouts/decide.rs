@@ -135,11 +135,7 @@ pub fn show(book: &Book, payout_id: &str) -> Result<(RecordBatch, RecordBatch)> 
 /// The payouts ledger under `output`, verified against its head record and
 /// every head a run recorded in `runs` (exit 65 when it was edited).
 pub async fn verified_ledger(storage: &Storage, output: &Url) -> Result<Ledger> {
-    let anchors = match ResultStore::new(storage.clone(), output.clone()) {
-        Ok(results) => crate::ledger::recorded_heads(&results).await?,
-        Err(_) => Vec::new(),
-    };
-    Ledger::load(storage, output, KIND, &anchors).await
+    Ledger::verified(storage, output, KIND).await
 }
 
 /// A decision a person takes on a payout.
