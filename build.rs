@@ -22,6 +22,7 @@ fn main() {
     let mut files = Vec::new();
     walk(&root.join("jobs"), "toml", &mut files);
     walk(&root.join("sql"), "sql", &mut files);
+    walk(&root.join("rules"), "toml", &mut files);
     files.sort();
     let mut code = String::from(
         "/// Every bundled file: (path relative to the repository root, contents).\n\
@@ -43,5 +44,6 @@ fn main() {
     std::fs::write(out, code).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed=jobs");
     println!("cargo:rerun-if-changed=sql");
+    println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -37,6 +37,9 @@ pub struct Context {
     /// The step's `rolling_days`: outputs partitioned by a date the built-in
     /// computes (see the job docs).
     pub rolling_days: BTreeMap<String, u32>,
+    /// The data files the step names (`data = [...]`), by how they are
+    /// named in messages: rules a built-in applies that users edit.
+    pub data: BTreeMap<String, String>,
 }
 
 impl Context {

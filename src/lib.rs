@@ -19,6 +19,7 @@ pub mod bridge;
 pub mod builtin;
 pub mod bundled;
 pub mod catalog;
+pub mod compliance;
 pub mod error;
 pub mod faults;
 pub mod generate;

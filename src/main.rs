@@ -133,6 +133,16 @@ enum Command {
         #[command(flatten)]
         roots: Roots,
     },
+    /// Compliance review: list the open flags, show one, resolve it.
+    #[command(after_help = EXIT_CODES)]
+    Review {
+        #[command(subcommand)]
+        action: ReviewCmd,
+        #[command(flatten)]
+        lease: LeaseArgs,
+        #[command(flatten)]
+        roots: Roots,
+    },
     /// Export a result table for finance (creator_roi: one row per creator).
     #[command(after_help = EXIT_CODES)]
     Export {
@@ -227,6 +237,42 @@ enum CodesCmd {
         #[arg(long)]
         by: String,
         /// Why the evidence does not show a leak.
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// The newest compliance flags (not passes), most severe first, verdicts applied.
+    List {
+        /// open (default), resolved or all.
+        #[arg(long, default_value = "open")]
+        status: String,
+        /// Only this rule (disclosure, link_owner, link_campaign, untracked_link, code_owner, code_validity).
+        #[arg(long)]
+        rule: Option<String>,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One flag: its evidence, the post's compliance row, the verdict if any.
+    Show {
+        id: String,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Resolve a flag (recorded in the ledger; final).
+    Resolve {
+        id: String,
+        /// Who reviewed it.
+        #[arg(long)]
+        by: String,
+        /// ok (no breach) or violation.
+        #[arg(long)]
+        verdict: String,
+        /// Why.
         #[arg(long)]
         note: Option<String>,
     },
@@ -443,6 +489,81 @@ async fn codes(
             note,
         } => decide(code, "confirm_leak", by, note, from).await?,
         CodesCmd::Dismiss { code, by, note } => decide(code, "dismiss", by, note, None).await?,
+    }
+    Ok(0)
+}
+
+async fn review(
+    action: ReviewCmd,
+    roots: Roots,
+    lease: LeaseArgs,
+    storage: Storage,
+) -> anyhow::Result<u8> {
+    use halo::compliance::review;
+    let output = parse_root(&roots.output)?;
+    match action {
+        ReviewCmd::List {
+            status,
+            rule,
+            format,
+        } => {
+            let status = match status.as_str() {
+                "open" => review::Status::Open,
+                "resolved" => review::Status::Resolved,
+                "all" => review::Status::All,
+                other => {
+                    return Err(halo::error::Error::Usage(format!(
+                        "--status {other:?}: expected open, resolved or all"
+                    ))
+                    .into());
+                }
+            };
+            print(
+                &review::list(&storage, &output, status, rule.as_deref(), None).await?,
+                &format,
+            )?;
+        }
+        ReviewCmd::Show { id, format } => {
+            print(
+                &review::list(&storage, &output, review::Status::All, None, Some(&id)).await?,
+                &format,
+            )?;
+            print(&review::post_of(&storage, &output, &id).await?, &format)?;
+        }
+        ReviewCmd::Resolve {
+            id,
+            by,
+            verdict,
+            note,
+        } => {
+            let verdict = match verdict.as_str() {
+                "ok" => "ok",
+                "violation" => "violation",
+                other => {
+                    return Err(halo::error::Error::Usage(format!(
+                        "--verdict {other:?}: expected ok or violation"
+                    ))
+                    .into());
+                }
+            };
+            let e = review::resolve(
+                &storage,
+                &output,
+                review::Request {
+                    flag_id: &id,
+                    verdict,
+                    by: &by,
+                    note,
+                    now: now()?,
+                    lease_timeout: lease.lease_timeout,
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::json!({"flag_id": e.subject_id, "verdict": e.decision, "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+            );
+        }
     }
     Ok(0)
 }
@@ -697,6 +818,11 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             lease,
             roots,
         } => codes(action, roots, lease, storage).await,
+        Command::Review {
+            action,
+            lease,
+            roots,
+        } => review(action, roots, lease, storage).await,
         Command::Export {
             table,
             period,

@@ -387,6 +387,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt("url", Str, "Public URL."),
                 opt("caption", Str, "The text as published, hashtags included."),
                 opt("transcript", Str, "Spoken text, for video and audio."),
+                opt(
+                    "language",
+                    Str,
+                    "ISO 639-1 language of the caption and transcript; null: halo detects it.",
+                ),
                 opt("link_ids", StrList, "Tracked links in the post."),
                 opt("promo_codes", StrList, "Promo codes shown in the post."),
                 rule(
@@ -419,6 +424,11 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                     "Post the link was made for; null for bio links.",
                 ),
                 req("destination_url", Str, "Where the link leads."),
+                opt(
+                    "short_url",
+                    Str,
+                    "Its shortened form, as a post may show it.",
+                ),
             ],
             foreign_keys: vec![
                 fk("creator_id", "creators"),

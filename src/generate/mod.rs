@@ -9,6 +9,7 @@
 //! that break the contract are planted on purpose and listed in
 //! `_truth/planted_rejects`.
 
+pub mod captions;
 pub mod events;
 pub mod leaks;
 mod rows;

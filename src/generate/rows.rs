@@ -68,8 +68,11 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
         .filter(|p| p.published_at < w.end)
         .map(|p| {
             let c = &w.creators[p.creator];
+            // A post that does not feature the brand carries no link of it.
             let mut links: Vec<&str> = p.link_id.iter().map(String::as_str).collect();
-            links.push(&c.bio_link);
+            if p.features_brand && c.status != "prospect" {
+                links.push(&c.bio_link);
+            }
             let analysed = matches!(p.format, "reel" | "video" | "short" | "feed_post");
             json!({
                 "content_id": p.id, "creator_id": c.id,
@@ -77,11 +80,12 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
                 "platform": p.platform, "format": p.format, "published_at": micros(p.published_at),
                 "url": format!("https://{}.example/{}/{}", p.platform, c.id, p.id),
                 "caption": p.caption,
-                "transcript": matches!(p.format, "video" | "episode").then(|| format!("Today I'm trying {BRAND}...")),
+                "transcript": p.transcript,
+                "language": p.language,
                 "link_ids": links,
-                "promo_codes": c.code.iter().collect::<Vec<_>>(),
+                "promo_codes": p.promo_codes,
                 "views": p.views,
-                "detected_products": analysed.then(|| p.skus_shown.iter().map(|s| json!({"sku": s, "confidence": 0.91})).collect::<Vec<_>>()),
+                "detected_products": analysed.then(|| p.skus_shown.iter().filter(|_| p.features_brand).map(|s| json!({"sku": s, "confidence": 0.91})).collect::<Vec<_>>()),
             })
         })
         .collect();
@@ -89,7 +93,7 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
         .creators
         .iter()
         .filter(|c| c.status != "prospect")
-        .map(|c| json!({"link_id": c.bio_link, "creator_id": c.id, "destination_url": format!("https://{BRAND}.com/?ref={}", c.id)}))
+        .map(|c| json!({"link_id": c.bio_link, "creator_id": c.id, "destination_url": format!("https://{BRAND}.com/?ref={}", c.id), "short_url": super::captions::short_url(&c.bio_link)}))
         .collect();
     links.extend(w.posts.iter().filter(|p| p.published_at < w.end).filter_map(|p| {
         p.link_id.as_ref().map(|l| {
@@ -98,16 +102,20 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
                 "campaign_id": p.campaign.map(|k| w.campaigns[k].id.clone()),
                 "content_id": p.id,
                 "destination_url": format!("https://{BRAND}.com/products/{}?ref={}", p.skus_shown[0].to_lowercase(), w.creators[p.creator].id),
+                "short_url": super::captions::short_url(l),
             })
         })
     }));
-    let codes: Vec<Value> = w
+    let mut codes: Vec<Value> = w
         .creators
         .iter()
         .filter_map(|c| {
             c.code.as_ref().map(|code| json!({"code": code, "creator_id": c.id, "valid_from": micros(c.joined_at), "valid_to": Value::Null}))
         })
         .collect();
+    codes.extend(w.retired_codes.iter().map(|r| {
+        json!({"code": r.code, "creator_id": w.creators[r.creator].id, "valid_from": micros(r.valid_from), "valid_to": micros(r.valid_to)})
+    }));
     let deliverables: Vec<Value> = w
         .deliverables
         .iter()
@@ -421,6 +429,7 @@ pub fn truth_tables(
     let mut visits = Vec::new();
     let mut orders = Vec::new();
     let mut disclosure = Vec::new();
+    let mut post_flags = Vec::new();
     for (pi, p) in w
         .posts
         .iter()
@@ -438,7 +447,14 @@ pub fn truth_tables(
         }
         let (n, cents) = t.orders.get(&pi).copied().unwrap_or((0, 0));
         orders.push(json!({"content_id": p.id, "true_orders": n, "true_revenue": money(cents)}));
-        disclosure.push(json!({"content_id": p.id, "disclosure_class": p.disclosure.as_str()}));
+        disclosure.push(json!({
+            "content_id": p.id, "disclosure_class": p.disclosure.as_str(),
+            "language": p.caption_language, "features_brand": p.features_brand,
+            "lookalikes": p.lookalikes, "stylised": p.stylised,
+        }));
+        for (rule, subject) in &p.planted_flags {
+            post_flags.push(json!({"content_id": p.id, "rule_id": rule, "subject": subject}));
+        }
     }
     let mut event_visits = Vec::new();
     for (ei, e) in w.events.iter().enumerate() {
@@ -524,8 +540,23 @@ pub fn truth_tables(
                 schema_of(vec![
                     s("content_id", DataType::Utf8),
                     s("disclosure_class", DataType::Utf8),
+                    s("language", DataType::Utf8),
+                    s("features_brand", DataType::Boolean),
+                    s("lookalikes", DataType::Boolean),
+                    s("stylised", DataType::Boolean),
                 ]),
                 &disclosure,
+            )?,
+        ),
+        (
+            "post_flags",
+            to_batch(
+                schema_of(vec![
+                    s("content_id", DataType::Utf8),
+                    s("rule_id", DataType::Utf8),
+                    s("subject", DataType::Utf8),
+                ]),
+                &post_flags,
             )?,
         ),
         (

@@ -62,21 +62,21 @@ pub struct Campaign {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disclosure {
     /// Clear and up front (`#ad` first, "Paid partnership").
-    Proper,
+    Clear,
     /// Present but buried after the fold or in a pile of hashtags.
     Buried,
     /// Ambiguous wording (`#sp`, `#collab`, "thanks to").
     Ambiguous,
     /// None.
     Missing,
-    /// Not a paid post; nothing to disclose.
+    /// The post does not feature the brand; nothing to disclose.
     NotRequired,
 }
 
 impl Disclosure {
     pub fn as_str(self) -> &'static str {
         match self {
-            Disclosure::Proper => "proper",
+            Disclosure::Clear => "clear",
             Disclosure::Buried => "buried",
             Disclosure::Ambiguous => "ambiguous",
             Disclosure::Missing => "missing",
@@ -96,6 +96,22 @@ pub struct Post {
     pub published_at: DateTime<Utc>,
     pub caption: String,
     pub disclosure: Disclosure,
+    /// Spoken text (video, audio, some reels), when the data has it.
+    pub transcript: Option<String>,
+    /// `content.language` as the data gives it (None: left to detection).
+    pub language: Option<&'static str>,
+    /// The language the caption is written in.
+    pub caption_language: &'static str,
+    /// Whether the post features the brand (so it needs a label).
+    pub features_brand: bool,
+    /// Codes shown in the post.
+    pub promo_codes: Vec<String>,
+    /// Link and code findings planted in it: (rule, subject).
+    pub planted_flags: Vec<(&'static str, String)>,
+    /// Whether it carries lookalikes of labels.
+    pub lookalikes: bool,
+    /// Whether its label is written in stylised Unicode.
+    pub stylised: bool,
     pub link_id: Option<String>,
     pub views: i64,
     /// Expected tracked clicks over the post's life.
@@ -173,6 +189,8 @@ pub struct World {
     pub events: Vec<super::events::Event>,
     /// Codes that leak part-way through (`Realism::leaked_share`).
     pub leaks: Vec<super::leaks::Leak>,
+    /// Codes that expired before the data starts (some posts still show them).
+    pub retired_codes: Vec<super::captions::RetiredCode>,
 }
 
 const FIRST: &[&str] = &[
@@ -389,7 +407,7 @@ impl World {
                     Disclosure::NotRequired
                 } else {
                     match rng.random_range(0..100) {
-                        0..=59 => Disclosure::Proper,
+                        0..=59 => Disclosure::Clear,
                         60..=74 => Disclosure::Buried,
                         75..=87 => Disclosure::Ambiguous,
                         _ => Disclosure::Missing,
@@ -417,13 +435,11 @@ impl World {
                         .collect(),
                     None => vec![products[rng.random_range(0..products.len())].sku.clone()],
                 };
-                let caption = caption(
-                    &mut rng,
-                    c,
-                    disclosure,
-                    campaign.map(|k| &campaigns[k]),
-                    has_link,
-                );
+                // Captions are written later from their own RNG
+                // (`captions::write`); this draw keeps the stream of
+                // everything after as it always was.
+                let _ = rng.random_range(0..5);
+                let caption = String::new();
                 posts.push(Post {
                     link_id: has_link.then(|| format!("lk_{}", &id[3..])),
                     id,
@@ -434,6 +450,14 @@ impl World {
                     published_at: published,
                     caption,
                     disclosure,
+                    transcript: None,
+                    language: None,
+                    caption_language: "en",
+                    features_brand: false,
+                    promo_codes: Vec::new(),
+                    planted_flags: Vec::new(),
+                    lookalikes: false,
+                    stylised: false,
                     views,
                     expected_clicks: views as f64 * ctr,
                     expected_dark_visits: views as f64 * 0.004 * rng.random_range(0.5..1.5),
@@ -451,6 +475,9 @@ impl World {
                 p.link_id = Some(format!("lk_{:05}", i + 1));
             }
         }
+
+        let retired_codes =
+            super::captions::write(&mut posts, &creators, &campaigns, seed, start_t);
 
         let mut deliverables = Vec::new();
         for (k, camp) in campaigns.iter().enumerate() {
@@ -702,6 +729,7 @@ impl World {
         World {
             events,
             leaks,
+            retired_codes,
             start: start_t,
             end: end_t,
             products,
@@ -723,43 +751,5 @@ fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
-    }
-}
-
-fn caption<R: Rng>(
-    rng: &mut R,
-    c: &Creator,
-    d: Disclosure,
-    camp: Option<&Campaign>,
-    link: bool,
-) -> String {
-    let hook = [
-        "obsessed with this glow",
-        "my honest routine update",
-        "5 minute morning skin",
-        "what I use every day",
-        "the serum everyone asks about",
-    ][rng.random_range(0..5)];
-    let code = c
-        .code
-        .as_deref()
-        .map(|k| format!(" Use code {k} for a treat."))
-        .unwrap_or_default();
-    let link = if link { " Link in bio." } else { "" };
-    let brand = capitalise(BRAND);
-    let tags = "#skincare #glowup #routine #selfcare #beauty #skintok #morningroutine";
-    let _ = camp;
-    match d {
-        Disclosure::Proper => {
-            format!("#ad Paid partnership with @{BRAND}. {hook} with {brand}.{code}{link} {tags}")
-        }
-        Disclosure::Buried => {
-            format!("{hook} with {brand}.{code}{link} {tags} #fyp #viral #trending #love #ad")
-        }
-        Disclosure::Ambiguous => {
-            format!("{hook} with {brand} #sp #collab thanks to @{BRAND}.{code}{link} {tags}")
-        }
-        Disclosure::Missing => format!("{hook} with {brand}.{code}{link} {tags}"),
-        Disclosure::NotRequired => format!("{hook}.{link} {tags}"),
     }
 }

@@ -68,6 +68,14 @@ fn code_decisions(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
     Box::pin(crate::health::decisions::provider(s))
 }
 
+fn compliance(i: Vec<DataFrame>, c: Context) -> BoxFuture<'static, Result<Vec<Table>>> {
+    Box::pin(crate::compliance::run(i, c))
+}
+
+fn review_decisions(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
+    Box::pin(crate::compliance::review::provider(s))
+}
+
 const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "creator_momentum",
@@ -129,6 +137,18 @@ const BUILTINS: &[Builtin] = &[
         run: code_leaks,
         prepare: Some(code_decisions),
     },
+    Builtin {
+        name: "compliance",
+        inputs: &[
+            "posts with their creator's country and audience",
+            "links",
+            "codes",
+            "review decisions (review_decisions)",
+        ],
+        outputs: &["compliance_flags", "post_compliance"],
+        run: compliance,
+        prepare: Some(review_decisions),
+    },
 ];
 
 /// The built-in called `name`.
@@ -151,5 +171,6 @@ pub fn params() -> Vec<(&'static str, &'static [Param])> {
         ("Payouts", crate::payouts::PARAMS),
         ("ROI", crate::roi::PARAMS),
         ("Program health", crate::health::PARAMS),
+        ("Compliance", crate::compliance::PARAMS),
     ]
 }

@@ -143,6 +143,9 @@ pub struct Step {
     /// Scratch steps feed later steps of the same date and are never
     /// committed: shared intermediate facts, not results.
     pub scratch: bool,
+    /// Data files a built-in reads (rules users edit), read when the job is
+    /// loaded: by how they are named in messages, their text.
+    pub data: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -177,6 +180,8 @@ struct RawStep {
     rolling_days: BTreeMap<String, u32>,
     #[serde(default)]
     scratch: bool,
+    #[serde(default)]
+    data: Vec<PathBuf>,
 }
 
 impl Step {
@@ -195,7 +200,14 @@ pub const RESERVED_OUTPUTS: &[&str] = &["runs", "rejects"];
 /// Prefixes of the parameters the domains declare: a `[params.extra]` key
 /// with one of them must be a declared parameter (a typo is exit 78, not a
 /// default silently used).
-const DECLARED_PREFIXES: &[&str] = &["attribution_", "lift_", "momentum_", "payout_", "roi_"];
+const DECLARED_PREFIXES: &[&str] = &[
+    "attribution_",
+    "lift_",
+    "momentum_",
+    "payout_",
+    "roi_",
+    "compliance_",
+];
 
 impl Job {
     /// Reads and checks a job file; its SQL is read from disk.
@@ -273,6 +285,19 @@ impl Job {
                     s.name
                 )));
             }
+            if !s.data.is_empty() && matches!(kind, StepKind::Sql(_)) {
+                return Err(Error::Config(format!(
+                    "job {origin}: step {}: only a built-in step reads `data` files",
+                    s.name
+                )));
+            }
+            let mut data = BTreeMap::new();
+            for f in &s.data {
+                let text = sources.read(f).map_err(|e| {
+                    Error::Config(format!("job {origin}: step {}: data file: {e}", s.name))
+                })?;
+                data.insert(sources.label(f), text);
+            }
             steps.push(Step {
                 name: s.name,
                 kind,
@@ -281,6 +306,7 @@ impl Job {
                 checks: s.checks,
                 rolling_days: s.rolling_days,
                 scratch: s.scratch,
+                data,
             });
         }
         Ok(Job {

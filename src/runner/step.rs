@@ -349,6 +349,7 @@ pub async fn execute(
                 date,
                 params: job.params.clone(),
                 rolling_days: step.rolling_days.clone(),
+                data: step.data.clone(),
             };
             let out = (builtin.run)(planned.inputs, bctx).await?;
             let mut dfs = Vec::with_capacity(out.len());

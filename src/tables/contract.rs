@@ -1252,6 +1252,127 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             ],
         },
         ResultTable {
+            name: "compliance_flags".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req(
+                    "flag_id",
+                    "string",
+                    "stable id of the check (post, rule, jurisdiction, subject): the same on every run, so a reviewer's verdict stays with it",
+                ),
+                req("content_id", "string", "the post"),
+                req("creator_id", "string", "its creator"),
+                req(
+                    "rule_id",
+                    "string",
+                    "`disclosure`, `link_owner`, `link_campaign`, `untracked_link`, `code_owner` or `code_validity` (docs/compliance.md)",
+                ),
+                col(
+                    "jurisdiction",
+                    "string",
+                    "for `disclosure`: the jurisdiction of the rules file applied (`US`, `UK`, `DE`, ...)",
+                ),
+                col(
+                    "subject",
+                    "string",
+                    "what the check is about: a link id, a URL (normalised), a code",
+                ),
+                req(
+                    "verdict",
+                    "string",
+                    "`pass`, `flag` (the rule looks broken) or `needs_review` (halo cannot tell: no transcript, a link or code it does not know)",
+                ),
+                col(
+                    "severity",
+                    "string",
+                    "`high`, `medium` or `low`; null for a pass",
+                ),
+                req(
+                    "evidence",
+                    "string",
+                    "what was found or what is missing, in words",
+                ),
+                col(
+                    "matched_text",
+                    "string",
+                    "the label, link or code as published",
+                ),
+                col(
+                    "matched_offset",
+                    "int64",
+                    "its offset in characters (grapheme clusters, as the platforms count) from the start of `surface`",
+                ),
+                col("surface", "string", "`caption` or `transcript`"),
+                col(
+                    "decision",
+                    "string",
+                    "the reviewer's verdict from the ledger (`halo review resolve`): `ok` or `violation`; null: open",
+                ),
+                col("decided_by", "string", "who resolved it"),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
+            name: "post_compliance".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req("content_id", "string", "the post"),
+                req("creator_id", "string", "its creator"),
+                col("campaign_id", "string", "its campaign"),
+                req("platform", "string", "platform"),
+                req("format", "string", "format"),
+                req("published_at", "timestamp[us, tz=UTC]", "publication time"),
+                req(
+                    "features_brand",
+                    "bool",
+                    "the post features the brand (a campaign, a link, a code, a detected product or a mention), so it needs a label",
+                ),
+                col(
+                    "brand_evidence",
+                    "string",
+                    "which of `campaign`, `link`, `code`, `product`, `mention` made it feature the brand",
+                ),
+                req(
+                    "disclosure_class",
+                    "string",
+                    "`not_required`, `clear`, `buried`, `ambiguous` or `missing`: the worst over the jurisdictions applied",
+                ),
+                col(
+                    "label",
+                    "string",
+                    "the label that decided the class, as published",
+                ),
+                col(
+                    "label_offset",
+                    "int64",
+                    "its offset in characters (grapheme clusters)",
+                ),
+                col("label_surface", "string", "`caption` or `transcript`"),
+                col(
+                    "language",
+                    "string",
+                    "ISO 639-1 language: `content.language`, else detected; null: undetermined",
+                ),
+                req(
+                    "language_source",
+                    "string",
+                    "`data`, `detected` or `undetermined`",
+                ),
+                req(
+                    "jurisdictions",
+                    "string",
+                    "the jurisdictions applied, comma-separated (creator's country, post's language, audience countries)",
+                ),
+                req("flags", "int64", "its checks that did not pass"),
+                req(
+                    "open_flags",
+                    "int64",
+                    "of them, not yet resolved by a reviewer",
+                ),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
             name: "rejects".into(),
             partition: Partition::RunDate,
             columns: vec![

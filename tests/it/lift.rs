@@ -503,10 +503,12 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_rolling_range_too_short_for_the_lift_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"),
-        &root.join("sql"),
-    );
+    for d in ["sql", "rules"] {
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
+            &root.join(d),
+        );
+    }
     std::fs::create_dir_all(root.join("jobs")).unwrap();
     let nightly = std::fs::read_to_string(crate::common::nightly()).unwrap();
     for (replacement, want) in [

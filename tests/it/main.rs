@@ -4,6 +4,7 @@ mod attribution;
 mod bridge;
 mod cli;
 mod common;
+mod compliance;
 mod contract;
 mod docs;
 mod generate;

@@ -114,7 +114,7 @@ fn a_sql_step_whose_result_drifts_from_its_declaration_stops_with_78_naming_the_
         for extra in [&[][..], &["--dry-run"][..]] {
             let out = run(&job, extra);
             let text = String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr);
+                + String::from_utf8_lossy(&out.stderr).as_ref();
             assert_eq!(out.status.code(), Some(78), "{extra:?} {sql}: {text}");
             assert!(text.contains(want), "{extra:?} {sql}: {text}");
             assert!(
@@ -140,9 +140,10 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
     let nightly_text = std::fs::read_to_string(nightly()).unwrap();
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
-    let sql_link = root.join("sql");
-    std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"), &sql_link)
-        .unwrap();
+    for d in ["sql", "rules"] {
+        std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join(d), root.join(d))
+            .unwrap();
+    }
     let out_dir = dir.path().join("out");
     for (from, to, want) in [
         (
@@ -179,7 +180,7 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
             args.extend_from_slice(extra);
             let out = halo(&args, &[]);
             let text = String::from_utf8_lossy(&out.stdout).to_string()
-                + &String::from_utf8_lossy(&out.stderr);
+                + String::from_utf8_lossy(&out.stderr).as_ref();
             assert_eq!(out.status.code(), Some(78), "{to}: {text}");
             assert!(text.contains(want), "{to}: {text}");
         }
@@ -200,11 +201,10 @@ async fn a_job_that_leaves_out_every_optional_parameter_gives_the_nightly_result
     assert!(!bare.contains("lift_history_days") && !bare.contains("roi_prior_orders"));
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"),
-        root.join("sql"),
-    )
-    .unwrap();
+    for d in ["sql", "rules"] {
+        std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join(d), root.join(d))
+            .unwrap();
+    }
     let job = root.join("jobs/bare.toml");
     std::fs::write(&job, bare).unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));

@@ -14,8 +14,8 @@
 //!   absent one is in a run; this empties it again);
 //! - `halo result <table> ...`: empty result tables of their declared schema,
 //!   as `<table>` and `<table>_history`;
-//! - `halo decisions`: `payout_decisions`, `payout_decided_lines` and
-//!   `code_decisions` with no decision in them;
+//! - `halo decisions`: `payout_decisions`, `payout_decided_lines`,
+//!   `code_decisions` and `review_decisions` with no decision in them;
 //! - `halo views`: every view of the job, in order;
 //! - `halo view <name> <sql file>`: the real file from `sql/`, rendered by
 //!   halo's own `${...}` renderer for the run date, registered as view `<name>`.
@@ -180,6 +180,7 @@ impl Setup {
                 self.empty("payout_decisions", p.schema())?;
                 self.empty("payout_decided_lines", l.schema())?;
                 self.empty("code_decisions", halo::health::decisions::schema())?;
+                self.empty("review_decisions", halo::compliance::review::schema())?;
             }
             ["halo", "views"] => {
                 for v in self.job.views.clone() {
