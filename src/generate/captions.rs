@@ -464,6 +464,11 @@ pub fn write(
         .iter()
         .filter_map(|p| p.link_id.clone().map(|l| (p.creator, l)))
         .collect();
+    // (creator, campaign, link): a creator's links made for a campaign.
+    let campaign_links: Vec<(usize, usize, String)> = posts
+        .iter()
+        .filter_map(|p| Some((p.creator, p.campaign?, p.link_id.clone()?)))
+        .collect();
     for p in posts.iter_mut() {
         let c = &creators[p.creator];
         let lang = langs[p.creator];
@@ -550,6 +555,19 @@ pub fn write(
                         short_url(l).trim_start_matches("https://")
                     ));
                     p.planted_flags.push(("link_owner", l.clone()));
+                }
+            }
+            // The creator's own link, but made for another campaign.
+            if let Some(k) = p.campaign
+                && rng.random_bool(0.08)
+            {
+                let others: Vec<&(usize, usize, String)> = campaign_links
+                    .iter()
+                    .filter(|(o, c, _)| *o == p.creator && *c != k)
+                    .collect();
+                if let Some((_, _, l)) = others.choose(&mut rng) {
+                    body.push(format!("Shop the look: {}", short_url(l)));
+                    p.planted_flags.push(("link_campaign", l.clone()));
                 }
             }
         } else {
