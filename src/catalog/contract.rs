@@ -401,7 +401,7 @@ pub static TABLES: LazyLock<Vec<TableSpec>> = LazyLock::new(|| {
                 opt(
                     "detected_products",
                     DetectedProducts,
-                    "Products found by image recognition; null = not analysed.",
+                    "Products an image-recognition service found in the post: `sku` as in `order_lines`, `confidence` 0..1, doubtful ones included; empty = analysed, nothing found; null = not analysed (docs/placement.md).",
                 ),
             ],
             foreign_keys: vec![fk("creator_id", "creators"), fk("campaign_id", "campaigns")],

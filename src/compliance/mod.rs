@@ -8,6 +8,7 @@
 pub mod disclosure;
 pub mod language;
 pub mod links;
+pub mod placement;
 pub mod review;
 pub mod rules;
 pub mod text;
@@ -94,13 +95,29 @@ pub fn flag_id(content_id: &str, rule: &str, jurisdiction: Option<&str>, subject
     format!("fl_{}", &hex::encode(h.finalize())[..16])
 }
 
+/// One row's `list<struct<string, float64>>`: (key, value) pairs.
+type Pairs = Vec<(String, f64)>;
+
 /// `list<struct<string, float64>>` rows as pairs (audience countries,
-/// detected products).
-fn pairs(b: &RecordBatch, input: &str, name: &str) -> Result<Vec<Vec<(String, f64)>>> {
+/// detected products); a null list is empty.
+fn pairs(b: &RecordBatch, input: &str, name: &str) -> Result<Vec<Pairs>> {
+    Ok(nullable_pairs(b, input, name)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect())
+}
+
+/// The same, keeping a null list apart from an empty one (a post not
+/// analysed against one in which nothing was found).
+fn nullable_pairs(
+    b: &RecordBatch,
+    input: &str,
+    name: &str,
+) -> Result<Vec<Option<Pairs>>> {
     let col = builtin::column(b, input, name)?;
     let Some(list) = col.as_any().downcast_ref::<ListArray>() else {
         if col.null_count() == col.len() {
-            return Ok(vec![Vec::new(); b.num_rows()]);
+            return Ok(vec![None; b.num_rows()]);
         }
         return Err(Error::Config(format!(
             "{input}: column {name} is {}, expected list<struct<string, float64>>",
@@ -109,21 +126,23 @@ fn pairs(b: &RecordBatch, input: &str, name: &str) -> Result<Vec<Vec<(String, f6
     };
     let mut out = Vec::with_capacity(list.len());
     for i in 0..list.len() {
+        if list.is_null(i) {
+            out.push(None);
+            continue;
+        }
         let mut row = Vec::new();
-        if list.is_valid(i) {
-            let v = list.value(i);
-            let s = v.as_struct();
-            let key = arrow::compute::cast(s.column(0), &DataType::Utf8)?;
-            let key = key.as_string::<i32>();
-            let val = arrow::compute::cast(s.column(1), &DataType::Float64)?;
-            let val = val.as_primitive::<arrow::datatypes::Float64Type>();
-            for k in 0..s.len() {
-                if key.is_valid(k) && val.is_valid(k) {
-                    row.push((key.value(k).to_string(), val.value(k)));
-                }
+        let v = list.value(i);
+        let s = v.as_struct();
+        let key = arrow::compute::cast(s.column(0), &DataType::Utf8)?;
+        let key = key.as_string::<i32>();
+        let val = arrow::compute::cast(s.column(1), &DataType::Float64)?;
+        let val = val.as_primitive::<arrow::datatypes::Float64Type>();
+        for k in 0..s.len() {
+            if key.is_valid(k) && val.is_valid(k) {
+                row.push((key.value(k).to_string(), val.value(k)));
             }
         }
-        out.push(row);
+        out.push(Some(row));
     }
     Ok(out)
 }
@@ -263,6 +282,8 @@ struct PostRow {
     jurisdictions: String,
     flags: i64,
     open_flags: i64,
+    placement: Option<&'static str>,
+    placement_detected: Option<String>,
 }
 
 fn severity(c: Class) -> Option<&'static str> {
@@ -425,6 +446,7 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
     let catalog = catalog(links_df, codes_df, &ctx).await?;
     let decisions = read_decisions(&builtin::collect(decided).await?)?;
     let confidence = ctx.params.float(&PRODUCT_CONFIDENCE)?;
+    let placement_confidence = ctx.params.float(&placement::CONFIDENCE)?;
     let brand: Vec<String> = ctx
         .params
         .brand_terms
@@ -452,7 +474,8 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
         let link_ids = string_lists(&b, POSTS, "link_ids")?;
         let promo = string_lists(&b, POSTS, "promo_codes")?;
         let audience = pairs(&b, POSTS, "audience_countries")?;
-        let products = pairs(&b, POSTS, "detected_products")?;
+        let products = nullable_pairs(&b, POSTS, "detected_products")?;
+        let campaign_skus = string_lists(&b, POSTS, "campaign_skus")?;
         for i in 0..b.num_rows() {
             let content_id = id.value(i);
             let creator_id = creator.value(i);
@@ -481,7 +504,7 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
             let has_code = found
                 .iter()
                 .any(|f| matches!(f.rule, "code_owner" | "code_validity"));
-            let has_product = products[i].iter().any(|(_, c)| *c >= confidence);
+            let has_product = products[i].iter().flatten().any(|(_, c)| *c >= confidence);
             let why = features(
                 opt_str(&campaign, i).is_some(),
                 has_link,
@@ -507,6 +530,18 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
                 (class.as_str(), label)
             };
             post_flags.extend(found.drain(..).map(|f| (None, f)));
+            let placed = match opt_str(&campaign, i) {
+                Some(k) if !campaign_skus[i].is_empty() => Some(placement::check(
+                    k,
+                    &campaign_skus[i],
+                    products[i].as_deref(),
+                    placement_confidence,
+                )),
+                _ => None,
+            };
+            if let Some(f) = placed.as_ref().and_then(|p| p.finding.clone()) {
+                post_flags.push((None, f));
+            }
             let mut n_flags = 0;
             let mut n_open = 0;
             for (j, f) in post_flags {
@@ -551,6 +586,11 @@ pub async fn run(inputs: Vec<DataFrame>, ctx: Context) -> Result<Vec<Table>> {
                     .join(","),
                 flags: n_flags,
                 open_flags: n_open,
+                placement: placed.as_ref().map(|p| p.shown.as_str()),
+                placement_detected: placed
+                    .as_ref()
+                    .filter(|p| !p.detected.is_empty())
+                    .map(|p| p.detected.join(", ")),
             });
         }
     }
@@ -694,6 +734,11 @@ fn posts_batch(rows: &[PostRow]) -> Result<RecordBatch> {
             ("jurisdictions", s(&|r| Some(r.jurisdictions.clone()))),
             ("flags", i(&|r| Some(r.flags))),
             ("open_flags", i(&|r| Some(r.open_flags))),
+            ("placement", s(&|r| r.placement.map(str::to_string))),
+            (
+                "campaign_skus_detected",
+                s(&|r| r.placement_detected.clone()),
+            ),
         ],
     )
 }

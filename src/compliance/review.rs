@@ -251,7 +251,7 @@ async fn resolve_holding(storage: &Storage, output: &Url, r: &Request<'_>) -> Re
     let dt = rows.iter().find_map(|b| {
         b.column_by_name("dt")
             .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
-            .and_then(|a| (a.len() > 0).then(|| a.value_as_date(0)).flatten())
+            .and_then(|a| (!a.is_empty()).then(|| a.value_as_date(0)).flatten())
     });
     let seen = crate::ledger::rows_json(&rows)?;
     let (Some(row), Some(dt)) = (seen.into_iter().next(), dt) else {

@@ -12,6 +12,7 @@
 pub mod captions;
 pub mod events;
 pub mod leaks;
+pub mod placement;
 mod rows;
 pub mod traffic;
 pub mod world;

@@ -73,7 +73,6 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
             if p.features_brand && c.status != "prospect" {
                 links.push(&c.bio_link);
             }
-            let analysed = matches!(p.format, "reel" | "video" | "short" | "feed_post");
             json!({
                 "content_id": p.id, "creator_id": c.id,
                 "campaign_id": p.campaign.map(|k| w.campaigns[k].id.clone()),
@@ -85,7 +84,7 @@ pub fn world_tables(w: &World) -> Result<Vec<(&'static str, RecordBatch)>> {
                 "link_ids": links,
                 "promo_codes": p.promo_codes,
                 "views": p.views,
-                "detected_products": analysed.then(|| p.skus_shown.iter().filter(|_| p.features_brand).map(|s| json!({"sku": s, "confidence": 0.91})).collect::<Vec<_>>()),
+                "detected_products": p.placement.detected.as_ref().map(|d| d.iter().map(|(s, c)| json!({"sku": s, "confidence": c})).collect::<Vec<_>>()),
             })
         })
         .collect();
@@ -430,6 +429,7 @@ pub fn truth_tables(
     let mut orders = Vec::new();
     let mut disclosure = Vec::new();
     let mut post_flags = Vec::new();
+    let mut featured = Vec::new();
     for (pi, p) in w
         .posts
         .iter()
@@ -454,6 +454,14 @@ pub fn truth_tables(
         }));
         for (rule, subject) in &p.planted_flags {
             post_flags.push(json!({"content_id": p.id, "rule_id": rule, "subject": subject}));
+        }
+        if super::placement::not_shown(p, &w.campaigns) {
+            let k = &w.campaigns[p.campaign.unwrap_or_default()];
+            post_flags
+                .push(json!({"content_id": p.id, "rule_id": "campaign_product", "subject": k.id}));
+        }
+        for sku in &p.placement.featured {
+            featured.push(json!({"content_id": p.id, "sku": sku}));
         }
     }
     let mut event_visits = Vec::new();
@@ -546,6 +554,16 @@ pub fn truth_tables(
                     s("stylised", DataType::Boolean),
                 ]),
                 &disclosure,
+            )?,
+        ),
+        (
+            "featured_products",
+            to_batch(
+                schema_of(vec![
+                    s("content_id", DataType::Utf8),
+                    s("sku", DataType::Utf8),
+                ]),
+                &featured,
             )?,
         ),
         (

@@ -123,6 +123,9 @@ pub struct Post {
     /// Share of the response in the slow component (half-life 12 h).
     pub slow_share: f64,
     pub skus_shown: Vec<String>,
+    /// What it really shows and what a recognizer reports
+    /// ([`super::placement`]).
+    pub placement: super::placement::Placement,
 }
 
 /// A deliverable and whether it is late.
@@ -464,6 +467,7 @@ impl World {
                     half_life_fast: half_fast,
                     slow_share: slow,
                     skus_shown,
+                    placement: Default::default(),
                 });
             }
         }
@@ -478,6 +482,7 @@ impl World {
 
         let retired_codes =
             super::captions::write(&mut posts, &creators, &campaigns, seed, start_t);
+        super::placement::plant(&mut posts, &campaigns, &products, seed);
 
         let mut deliverables = Vec::new();
         for (k, camp) in campaigns.iter().enumerate() {

@@ -172,5 +172,6 @@ pub fn params() -> Vec<(&'static str, &'static [Param])> {
         ("ROI", crate::roi::PARAMS),
         ("Program health", crate::health::PARAMS),
         ("Compliance", crate::compliance::PARAMS),
+        ("Product placement", crate::compliance::placement::PARAMS),
     ]
 }

@@ -207,6 +207,7 @@ const DECLARED_PREFIXES: &[&str] = &[
     "payout_",
     "roi_",
     "compliance_",
+    "placement_",
 ];
 
 impl Job {

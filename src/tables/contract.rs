@@ -1265,7 +1265,7 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
                 req(
                     "rule_id",
                     "string",
-                    "`disclosure`, `link_owner`, `link_campaign`, `untracked_link`, `code_owner` or `code_validity` (docs/compliance.md)",
+                    "`disclosure`, `link_owner`, `link_campaign`, `untracked_link`, `code_owner`, `code_validity` or `campaign_product` (docs/compliance.md, docs/placement.md)",
                 ),
                 col(
                     "jurisdiction",
@@ -1275,7 +1275,7 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
                 col(
                     "subject",
                     "string",
-                    "what the check is about: a link id, a URL (normalised), a code",
+                    "what the check is about: a link id, a URL (normalised), a code, a campaign id (`campaign_product`)",
                 ),
                 req(
                     "verdict",
@@ -1368,6 +1368,129 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
                     "open_flags",
                     "int64",
                     "of them, not yet resolved by a reviewer",
+                ),
+                col(
+                    "placement",
+                    "string",
+                    "a campaign post (whose campaign lists SKUs): `shown`, `unsure` (campaign SKUs detected below `placement_confidence` only), `not_shown` or `not_analysed` (`detected_products` is null); null otherwise",
+                ),
+                col(
+                    "campaign_skus_detected",
+                    "string",
+                    "the campaign's SKUs detected at `placement_confidence` or more, as `SKU (confidence)`, comma-separated",
+                ),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
+            name: "placement_performance".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req(
+                    "sku",
+                    "string",
+                    "a SKU shown (detected at `placement_confidence` or more) in a post of the run date's window, trimmed and upper-case",
+                ),
+                req(
+                    "posts",
+                    "int64",
+                    "posts published on the run date that show it",
+                ),
+                req(
+                    "views",
+                    "int64",
+                    "their views (a post without a view count adds none)",
+                ),
+                req(
+                    "window_posts",
+                    "int64",
+                    "posts that show it in the window: the run date and the `placement_window_days` - 1 days before",
+                ),
+                req("window_views", "int64", "their views"),
+                req("window_creators", "int64", "their creators"),
+                req(
+                    "orders",
+                    "int64",
+                    "orders of the run date (local day) with a line of it",
+                ),
+                req("units", "int64", "units of it in those orders"),
+                req(
+                    "revenue",
+                    "decimal(18,2)",
+                    "net revenue of those lines, base currency at the day's rate",
+                ),
+                req(
+                    "exposure_k_views",
+                    "float64",
+                    "the run date's exposure: `window_views` / 1000",
+                ),
+                col(
+                    "baseline_units",
+                    "float64",
+                    "units a day with no exposure sells (the fit's intercept over `placement_history_days`)",
+                ),
+                col(
+                    "units_per_1k_views",
+                    "float64",
+                    "units a thousand views of posts showing it add (the fit's slope)",
+                ),
+                req(
+                    "unseen_k_views",
+                    "float64",
+                    "the run date's views (in thousands, same window) of posts of campaigns promoting it in which it was not seen at `placement_confidence`: fitted apart so the seen posts do not take their sales",
+                ),
+                col(
+                    "unseen_units_per_1k_views",
+                    "float64",
+                    "units a thousand of those views add (0 when there are none, or when they cannot be told apart from the seen posts)",
+                ),
+                col(
+                    "lift_units",
+                    "float64",
+                    "units of the run date the exposure explains: `units_per_1k_views * exposure_k_views`",
+                ),
+                col("lift_units_low", "float64", "95 % interval, low end"),
+                col("lift_units_high", "float64", "95 % interval, high end"),
+                col(
+                    "baseline_revenue",
+                    "decimal(18,2)",
+                    "revenue a day with no exposure brings (the revenue fit's intercept)",
+                ),
+                col(
+                    "lift_revenue",
+                    "decimal(18,2)",
+                    "revenue of the run date the exposure explains",
+                ),
+                col(
+                    "lift_revenue_low",
+                    "decimal(18,2)",
+                    "95 % interval, low end",
+                ),
+                col(
+                    "lift_revenue_high",
+                    "decimal(18,2)",
+                    "95 % interval, high end",
+                ),
+                req(
+                    "history_days",
+                    "int64",
+                    "days fitted (`placement_history_days`)",
+                ),
+                req("history_units", "int64", "units sold over them"),
+                col(
+                    "history_lift_units",
+                    "float64",
+                    "of them, the units the exposure explains (slope times the history's exposure)",
+                ),
+                col(
+                    "history_lift_units_low",
+                    "float64",
+                    "95 % interval, low end",
+                ),
+                col(
+                    "history_lift_units_high",
+                    "float64",
+                    "95 % interval, high end",
                 ),
                 req("dt", "date", "the run date"),
             ],

@@ -48,6 +48,11 @@ pub struct Measured {
     lookalike_posts: usize,
     /// Per rule: (planted, flagged, flagged and planted).
     flags: BTreeMap<String, (usize, usize, usize)>,
+    /// Campaign posts showing none of the campaign's products: planted;
+    /// flagged, and of them planted; found not shown
+    /// (`post_compliance.placement`), and of them planted; raised (flag or
+    /// needs_review), and of them planted.
+    placement: [usize; 7],
 }
 
 impl Measured {
@@ -111,6 +116,28 @@ impl Measured {
                 *both as f64 / (*planted).max(1) as f64
             ));
         }
+        let [
+            planted,
+            flagged,
+            flagged_true,
+            not_shown,
+            not_shown_true,
+            raised,
+            raised_true,
+        ] = self.placement;
+        let pr = |n: usize, t: usize| {
+            format!(
+                "{n} (precision {:.3}, recall {:.3})",
+                t as f64 / n.max(1) as f64,
+                t as f64 / planted.max(1) as f64
+            )
+        };
+        s.push_str(&format!(
+            "  campaign_product: planted {planted}; flagged {}; not_shown {}; raised {}\n",
+            pr(flagged, flagged_true),
+            pr(not_shown, not_shown_true),
+            pr(raised, raised_true)
+        ));
         s
     }
 }
@@ -232,6 +259,50 @@ pub async fn measure(seed: u64, dir: &Path) -> Measured {
         m.flags
             .insert(rule.into(), (p.len(), f.len(), p.intersection(&f).count()));
     }
+    let raised: BTreeSet<(String, String)> = rows(&sql_csv(
+        &input,
+        &output,
+        &format!(
+            "SELECT DISTINCT content_id, verdict FROM compliance_flags \
+             WHERE dt = DATE '{last}' AND rule_id = 'campaign_product' \
+               AND verdict IN ('flag', 'needs_review') ORDER BY 1, 2"
+        ),
+    ))
+    .into_iter()
+    .map(|r| (r[0].clone(), r[1].clone()))
+    .collect();
+    let planted: BTreeSet<&String> = planted
+        .iter()
+        .filter(|(_, r)| r == "campaign_product")
+        .map(|(c, _)| c)
+        .collect();
+    let flagged: BTreeSet<&String> = raised
+        .iter()
+        .filter(|(_, v)| v == "flag")
+        .map(|(c, _)| c)
+        .collect();
+    let raised: BTreeSet<&String> = raised.iter().map(|(c, _)| c).collect();
+    let not_shown: Vec<String> = rows(&sql_csv(
+        &input,
+        &output,
+        &format!(
+            "SELECT content_id FROM post_compliance \
+             WHERE dt = DATE '{last}' AND placement = 'not_shown' ORDER BY 1"
+        ),
+    ))
+    .into_iter()
+    .map(|r| r[0].clone())
+    .collect();
+    let not_shown: BTreeSet<&String> = not_shown.iter().collect();
+    m.placement = [
+        planted.len(),
+        flagged.len(),
+        flagged.intersection(&planted).count(),
+        not_shown.len(),
+        not_shown.intersection(&planted).count(),
+        raised.len(),
+        raised.intersection(&planted).count(),
+    ];
     m
 }
 
@@ -248,6 +319,44 @@ async fn planted_disclosure_classes_and_flags_are_found_on_unseen_seeds() {
             m.lookalike_false.is_empty(),
             "{:?}\n{}",
             m.lookalike_false,
+            m.report()
+        );
+        // A post that shows none of its campaign's products reaches a
+        // person (flag or needs_review: a recognizer that saw nothing may
+        // have missed it), and a flag, raised only when another product was
+        // seen clearly, is almost always right.
+        let [
+            planted,
+            flagged,
+            flagged_true,
+            not_shown,
+            not_shown_true,
+            _,
+            raised_true,
+        ] = m.placement;
+        assert!(
+            planted >= 20,
+            "campaign_product: too few planted\n{}",
+            m.report()
+        );
+        assert!(
+            flagged >= 10,
+            "campaign_product: too few flagged\n{}",
+            m.report()
+        );
+        assert!(
+            raised_true as f64 >= 0.95 * planted as f64,
+            "{}",
+            m.report()
+        );
+        assert!(
+            flagged_true as f64 >= 0.9 * flagged as f64,
+            "{}",
+            m.report()
+        );
+        assert!(
+            not_shown_true as f64 >= 0.6 * not_shown as f64,
+            "{}",
             m.report()
         );
         for (rule, (planted, flagged, both)) in &m.flags {

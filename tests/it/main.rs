@@ -18,6 +18,7 @@ mod lift_reference;
 mod nightly_sql;
 mod outputs;
 mod payouts;
+mod placement;
 mod recovery;
 mod roi;
 mod run;

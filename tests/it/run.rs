@@ -186,7 +186,7 @@ async fn nightly_run_matches_an_independent_computation() {
     // Every view and step ran, and each wrote the rows its committed tables
     // hold for the date (rolling post_lift: the rows this date computed).
     let steps = s["dates"][0]["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 15, "14 steps and the materialized view: {s}");
+    assert_eq!(steps.len(), 16, "15 steps and the materialized view: {s}");
     for step in steps {
         assert_eq!(step["status"], "ok", "{step}");
         let outputs = step["output"].as_str().unwrap();
@@ -364,7 +364,7 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
             .iter()
             .filter(|x| x["status"] == "planned")
             .count(),
-        14
+        15
     );
     // Every Parquet file the generator wrote, and nothing else.
     let generated: serde_json::Value =
