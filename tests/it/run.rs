@@ -242,7 +242,7 @@ async fn nightly_run_matches_an_independent_computation() {
     );
     assert_eq!(
         runs.lines().nth(1).unwrap(),
-        format!("success,0,15,{DATE}"),
+        format!("success,0,16,{DATE}"),
         "{runs}"
     );
 }
