@@ -13,8 +13,8 @@
 -- by least squares, so the SKU's own baseline is what it sells on a day with
 -- no exposure, and the lift is what the exposure adds, clicked or not;
 -- unseen(day) is the same for posts of campaigns promoting the SKU in which
--- it was not seen (below). The
--- interval is the slope's 95 % interval (normal, days taken as independent).
+-- it was not seen (below). The interval is the slope's 95 % interval
+-- (normal, days taken as independent).
 -- Sales are order lines at order time (refunds aside), revenue in the base
 -- currency at each order day's rate; the fx_rates_history check has made
 -- sure every rate exists.
@@ -22,63 +22,57 @@ WITH days AS (
     SELECT CAST(k AS BIGINT) AS day_index
     FROM (SELECT unnest(range(0, ${placement_history_days})) AS k)
 ),
-shown AS (
-    SELECT DISTINCT c.content_id, c.creator_id, upper(trim(c.p.sku)) AS sku,
-           coalesce(c.views, 0) AS views,
+-- Every post published in the history (with the window before its first
+-- day), once: its local publication day as days before the run date.
+posts AS (
+    SELECT content_id, creator_id, campaign_id, coalesce(views, 0) AS views,
+           detected_products,
            CAST(${date} AS INT)
-             - CAST(CAST(to_local_time(arrow_cast(c.published_at, ${local_ts_type})) AS DATE) AS INT)
+             - CAST(CAST(to_local_time(arrow_cast(published_at, ${local_ts_type})) AS DATE) AS INT)
              AS pub_index
-    FROM (SELECT content_id, creator_id, views, published_at, unnest(detected_products) AS p
-          FROM content
-          WHERE published_at < ${day_end}
-            AND published_at >= ${placement_history_days_start}
-                                 - INTERVAL '${placement_window_days} days' - INTERVAL '1 day') c
-    WHERE c.p.confidence >= ${placement_confidence} AND c.p.sku IS NOT NULL
+    FROM content
+    WHERE published_at < ${day_end}
+      AND published_at >= ${placement_history_days_start}
+                           - INTERVAL '${placement_window_days} days' - INTERVAL '1 day'
 ),
-shown_w AS (
-    SELECT * FROM shown
+posts_w AS (
+    SELECT * FROM posts
     WHERE pub_index >= 0
       AND pub_index <= ${placement_history_days} + ${placement_window_days} - 2
 ),
+shown_w AS (
+    SELECT DISTINCT content_id, creator_id, upper(trim(p.sku)) AS sku, views, pub_index
+    FROM (SELECT content_id, creator_id, views, pub_index, unnest(detected_products) AS p
+          FROM posts_w)
+    WHERE p.confidence >= ${placement_confidence} AND p.sku IS NOT NULL
+),
 skus AS (
     SELECT DISTINCT sku FROM shown_w WHERE pub_index < ${placement_window_days}
-),
-exposure AS (
-    SELECT s.sku, d.day_index, sum(CAST(s.views AS DOUBLE)) / 1000.0 AS x
-    FROM shown_w s
-    JOIN days d
-      ON s.pub_index >= d.day_index
-     AND s.pub_index < d.day_index + ${placement_window_days}
-    GROUP BY 1, 2
 ),
 -- Posts of a campaign that promotes the SKU in which it was not seen at
 -- placement_confidence (not analysed, missed, unsure): they may show it at
 -- the same time as the posts that do, so their views are a second exposure,
 -- fitted apart, lest the seen posts take their sales.
-unseen AS (
-    SELECT DISTINCT c.content_id, upper(trim(c.sku)) AS sku, coalesce(c.views, 0) AS views,
-           CAST(${date} AS INT)
-             - CAST(CAST(to_local_time(arrow_cast(c.published_at, ${local_ts_type})) AS DATE) AS INT)
-             AS pub_index
-    FROM (SELECT t.content_id, t.views, t.published_at, unnest(k.skus) AS sku
-          FROM content t
-          JOIN campaigns k ON k.campaign_id = t.campaign_id
-          WHERE t.published_at < ${day_end}
-            AND t.published_at >= ${placement_history_days_start}
-                                   - INTERVAL '${placement_window_days} days' - INTERVAL '1 day') c
-),
 unseen_w AS (
-    SELECT u.* FROM unseen u
-    WHERE u.pub_index >= 0
-      AND u.pub_index <= ${placement_history_days} + ${placement_window_days} - 2
-      AND NOT EXISTS (SELECT 1 FROM shown_w s WHERE s.content_id = u.content_id AND s.sku = u.sku)
+    SELECT DISTINCT u.content_id, u.sku, u.views, u.pub_index
+    FROM (SELECT t.content_id, upper(trim(t.sku)) AS sku, t.views, t.pub_index
+          FROM (SELECT w.content_id, w.views, w.pub_index, unnest(k.skus) AS sku
+                FROM posts_w w
+                JOIN campaigns k ON k.campaign_id = w.campaign_id) t) u
+    WHERE NOT EXISTS (SELECT 1 FROM shown_w s WHERE s.content_id = u.content_id AND s.sku = u.sku)
 ),
-exposure_unseen AS (
-    SELECT u.sku, d.day_index, sum(CAST(u.views AS DOUBLE)) / 1000.0 AS z
-    FROM unseen_w u
+-- Each day's exposure: seen (x) and unseen (z) views, in thousands, of the
+-- posts published that day or in the placement_window_days - 1 days before.
+exposure AS (
+    SELECT e.sku, d.day_index,
+           sum(CASE WHEN e.seen THEN CAST(e.views AS DOUBLE) ELSE 0.0 END) / 1000.0 AS x,
+           sum(CASE WHEN e.seen THEN 0.0 ELSE CAST(e.views AS DOUBLE) END) / 1000.0 AS z
+    FROM (SELECT sku, views, pub_index, true AS seen FROM shown_w
+          UNION ALL
+          SELECT sku, views, pub_index, false AS seen FROM unseen_w) e
     JOIN days d
-      ON u.pub_index >= d.day_index
-     AND u.pub_index < d.day_index + ${placement_window_days}
+      ON e.pub_index >= d.day_index
+     AND e.pub_index < d.day_index + ${placement_window_days}
     GROUP BY 1, 2
 ),
 lines AS (
@@ -102,13 +96,12 @@ sales AS (
     GROUP BY 1, 2
 ),
 grid AS (
-    SELECT k.sku, d.day_index, coalesce(e.x, 0.0) AS x, coalesce(u.z, 0.0) AS z,
+    SELECT k.sku, d.day_index, coalesce(e.x, 0.0) AS x, coalesce(e.z, 0.0) AS z,
            coalesce(s.orders, 0) AS orders, coalesce(s.units, 0) AS units,
            coalesce(s.revenue, CAST(0 AS DECIMAL(18, 2))) AS revenue
     FROM skus k
     CROSS JOIN days d
     LEFT JOIN exposure e ON e.sku = k.sku AND e.day_index = d.day_index
-    LEFT JOIN exposure_unseen u ON u.sku = k.sku AND u.day_index = d.day_index
     LEFT JOIN sales s ON s.sku = k.sku AND s.day_index = d.day_index
 ),
 -- Least squares of sales (y: units, then revenue) on both exposures, from

@@ -109,11 +109,7 @@ fn pairs(b: &RecordBatch, input: &str, name: &str) -> Result<Vec<Pairs>> {
 
 /// The same, keeping a null list apart from an empty one (a post not
 /// analysed against one in which nothing was found).
-fn nullable_pairs(
-    b: &RecordBatch,
-    input: &str,
-    name: &str,
-) -> Result<Vec<Option<Pairs>>> {
+fn nullable_pairs(b: &RecordBatch, input: &str, name: &str) -> Result<Vec<Option<Pairs>>> {
     let col = builtin::column(b, input, name)?;
     let Some(list) = col.as_any().downcast_ref::<ListArray>() else {
         if col.null_count() == col.len() {
