@@ -11,6 +11,8 @@
 --               per row; free product shipped as zero-revenue code orders, at
 --               the order lines' unit cost; commissions from payout_lines at
 --               the order day's rate.
+-- order_id (attributed facts only) lets performance_by measure how much a
+-- key's revenue varies with its count of orders.
 WITH order_cogs AS (
     SELECT order_id, sum(CAST(unit_cost AS DECIMAL(38, 10)) * quantity) AS cogs
     FROM order_lines
@@ -96,25 +98,25 @@ commission_rows AS (
 -- amount: revenue for attributed and incremental facts, the cost for costs.
 SELECT 'attributed' AS fact, d, creator_id, campaign_id, platform, format, model,
        orders, new_customers, revenue AS amount, cogs,
-       CAST(NULL AS DOUBLE) AS revenue_var, CAST(NULL AS VARCHAR) AS cost_kind
+       CAST(NULL AS DOUBLE) AS revenue_var, CAST(NULL AS VARCHAR) AS cost_kind, order_id
 FROM attributed
 UNION ALL
 SELECT 'incremental', d, creator_id, campaign_id, platform, format, NULL,
-       incremental_orders, NULL, incremental_revenue, NULL, revenue_var, NULL
+       incremental_orders, NULL, incremental_revenue, NULL, revenue_var, NULL, NULL
 FROM incremental
 UNION ALL
 SELECT 'cost', d, creator_id, campaign_id, platform, format, NULL,
-       NULL, NULL, cost, NULL, NULL, kind
+       NULL, NULL, cost, NULL, NULL, kind, NULL
 FROM cost_rows
 UNION ALL
 SELECT 'cost', d, creator_id, NULL, '(not post-specific)', '(not post-specific)', NULL,
-       NULL, NULL, cost, NULL, NULL, 'free_product'
+       NULL, NULL, cost, NULL, NULL, 'free_product', NULL
 FROM gifted
 UNION ALL
 SELECT 'cost', c.d, c.creator_id, c.campaign_id, '(not post-specific)', '(not post-specific)', NULL,
        NULL, NULL,
        CASE WHEN c.currency = ${base_currency} THEN c.amount
             ELSE CAST(round_half_even(CAST(c.amount AS DECIMAL(38, 10)) * x.rate_to_base, 2) AS DECIMAL(18, 2)) END,
-       NULL, NULL, 'commission'
+       NULL, NULL, 'commission', NULL
 FROM commission_rows c
 LEFT JOIN rates x ON x.currency = c.currency AND x."date" = c.d

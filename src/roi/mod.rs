@@ -1,24 +1,14 @@
 //! ROI for finance: the export of `creator_roi` (the table itself is SQL,
-//! `sql/roi/`; see docs/roi.md).
+//! `sql/roi/`; see docs/roi.md), and the thresholds of recommendations.
+
+pub mod recommend;
 
 use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::params::Param;
 use crate::storage::Storage;
-
-/// `roi_prior_orders` (read by `sql/roi/030_performance_by.sql`).
-pub const PRIOR_ORDERS: Param = Param::int(
-    "roi_prior_orders",
-    20,
-    1,
-    "`performance_by` shrinks a key's ROAS toward the pooled ROAS with weight orders / (orders + this)",
-);
-
-/// The parameters of ROI.
-pub const PARAMS: &[Param] = &[PRIOR_ORDERS];
 
 /// The stable columns of the finance export, in order.
 pub const EXPORT_COLUMNS: &[&str] = &[

@@ -169,7 +169,7 @@ pub fn params() -> Vec<(&'static str, &'static [Param])> {
         ("Dark-social lift", crate::lift::PARAMS),
         ("Creator momentum", crate::momentum::PARAMS),
         ("Payouts", crate::payouts::PARAMS),
-        ("ROI", crate::roi::PARAMS),
+        ("Recommendations", crate::roi::recommend::PARAMS),
         ("Program health", crate::health::PARAMS),
         ("Compliance", crate::compliance::PARAMS),
         ("Product placement", crate::compliance::placement::PARAMS),

@@ -208,7 +208,16 @@ const DECLARED_PREFIXES: &[&str] = &[
     "roi_",
     "compliance_",
     "placement_",
+    "recommend_",
 ];
+
+/// Parameters halo no longer reads, with what replaced them: a job that
+/// still sets one is told why instead of being run on a setting that does
+/// nothing.
+const RETIRED: &[(&str, &str)] = &[(
+    "roi_prior_orders",
+    "performance_by now estimates its prior from the data (empirical Bayes, docs/roi.md); remove it from the job",
+)];
 
 impl Job {
     /// Reads and checks a job file; its SQL is read from disk.
@@ -515,6 +524,12 @@ impl Job {
             .flat_map(|(_, ps)| ps.iter())
             .collect();
         for key in self.params.extra.keys() {
+            if let Some((_, why)) = RETIRED.iter().find(|(name, _)| name == key) {
+                return Err(Error::Config(format!(
+                    "job {}: params.extra.{key} was retired: {why}",
+                    self.origin
+                )));
+            }
             let known = declared.iter().any(|p| p.name == key);
             if !known && DECLARED_PREFIXES.iter().any(|p| key.starts_with(p)) {
                 // Suggest the declared names a typo or two away.

@@ -219,7 +219,7 @@ mod tests {
         let p = Params::new("USD", "UTC");
         let d = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
         let sql = render(
-            "SELECT ${roi_prior_orders}, ${payout_history_days_start}",
+            "SELECT ${recommend_trend_days}, ${payout_history_days_start}",
             "t.sql",
             &p,
             d,
@@ -227,7 +227,7 @@ mod tests {
         )
         .unwrap();
         let start = day_start_micros(d - chrono::Duration::days(119), "UTC".parse().unwrap());
-        assert_eq!(sql, format!("SELECT 20, {}", timestamp_literal(start)));
+        assert_eq!(sql, format!("SELECT 28, {}", timestamp_literal(start)));
         let e = render("SELECT ${nope}", "t.sql", &p, d, "r").unwrap_err();
         assert_eq!(e.exit_code(), 78);
         assert!(e.to_string().contains("t.sql: unknown placeholder ${nope}"));

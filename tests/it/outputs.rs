@@ -198,7 +198,7 @@ async fn a_job_that_leaves_out_every_optional_parameter_gives_the_nightly_result
     let start = text.find("[params.extra]").unwrap();
     let end = text.find("# Views are registered").unwrap();
     let bare = format!("{}{}", &text[..start], &text[end..]);
-    assert!(!bare.contains("lift_history_days") && !bare.contains("roi_prior_orders"));
+    assert!(!bare.contains("lift_history_days") && !bare.contains("recommend_target_roas"));
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
     for d in ["sql", "rules"] {
@@ -253,6 +253,20 @@ fn a_misspelt_optional_parameter_is_refused() {
     assert_eq!(out.status.code(), Some(78), "{err}");
     assert!(
         err.contains("params.extra.lift_histroy_days is not a parameter halo knows (did you mean lift_history_days?)"),
+        "{err}"
+    );
+    // A retired parameter says what replaced it instead of doing nothing.
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(
+        &job,
+        text.replace("lift_histroy_days = 30", "roi_prior_orders = 20"),
+    )
+    .unwrap();
+    let out = halo(&["run", job.to_str().unwrap(), "--date", "2026-10-01"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(
+        err.contains("params.extra.roi_prior_orders was retired: performance_by now estimates its prior from the data"),
         "{err}"
     );
     let _ = small_job;

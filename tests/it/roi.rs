@@ -218,6 +218,63 @@ async fn roi_totals_reconcile_with_their_sources() {
         }
     }
 
+    // creator_platform: each creator's rows sum, to the cent, to its
+    // performance_by totals (shared costs split by largest remainder), and
+    // its reach to the posts and clicks of the input.
+    let mismatched = sql_csv(
+        &input,
+        &output,
+        &format!(
+            "WITH cp AS (SELECT period, creator_id, sum(total_cost) AS cost, sum(combined_revenue) AS revenue \
+                         FROM creator_platform WHERE dt = {last} GROUP BY period, creator_id) \
+             SELECT p.period, p.key, p.total_cost, cp.cost, p.combined_revenue, cp.revenue FROM performance_by p \
+             LEFT JOIN cp ON cp.period = p.period AND cp.creator_id = p.key \
+             WHERE p.dt = {last} AND p.dimension = 'creator' \
+               AND (cp.cost IS NULL OR cp.cost <> p.total_cost OR cp.revenue <> p.combined_revenue)"
+        ),
+    );
+    assert_eq!(csv_rows(&mismatched).len(), 0, "{mismatched}");
+    let reach = csv_rows(&sql_csv(
+        &input,
+        &output,
+        &format!(
+            "SELECT (SELECT sum(posts) FROM creator_platform WHERE dt = {last} AND period = 'month') AS posts, \
+                    (SELECT count(*) FROM raw.content WHERE published_at >= TIMESTAMP '2026-10-01T04:00:00Z' \
+                       AND published_at < TIMESTAMP '2026-11-01T04:00:00Z') AS content, \
+                    (SELECT sum(clicks) FROM creator_platform WHERE dt = {last} AND period = 'month') AS clicks"
+        ),
+    ));
+    assert_eq!(
+        reach[0][0], reach[0][1],
+        "every post of the month counted once"
+    );
+    assert!(reach[0][2].parse::<i64>().unwrap() > 0, "clicks counted");
+
+    // recommendations: one row per creator and per creator_platform row, an
+    // action from the documented set, its probability behind it.
+    let recs = csv_rows(&sql_csv(
+        &input,
+        &output,
+        &format!(
+            "SELECT (SELECT count(*) FROM recommendations WHERE dt = {last} AND level = 'creator') AS recs, \
+                    (SELECT count(*) FROM performance_by WHERE dt = {last} AND dimension = 'creator') AS creators, \
+                    (SELECT count(*) FROM recommendations WHERE dt = {last} AND level = 'creator_platform_format') AS cross_recs, \
+                    (SELECT count(*) FROM creator_platform WHERE dt = {last}) AS rows, \
+                    (SELECT count(*) FROM recommendations WHERE dt = {last} AND (action NOT IN \
+                        ('scale', 'keep', 'rework_content', 'renegotiate_terms', 'pause', 'investigate') \
+                        OR (action = 'scale' AND p_meets_target < 0.8) \
+                        OR (action = 'pause' AND p_loses_money < 0.8) \
+                        OR (action = 'investigate' AND high_flags + likely_leaked_codes + suspected_codes = 0) \
+                        OR (action <> 'investigate' AND action <> performance_action))) AS broken"
+        ),
+    ));
+    assert_eq!(recs[0][0], recs[0][1], "a recommendation per creator");
+    assert_eq!(
+        recs[0][2], recs[0][3],
+        "a recommendation per creator_platform row"
+    );
+    assert_eq!(recs[0][4], "0", "actions follow their rules");
+
     // The finance export: one row per creator, stable columns, exact decimals.
     let csv = halo_ok_on(
         &input,

@@ -186,7 +186,7 @@ async fn nightly_run_matches_an_independent_computation() {
     // Every view and step ran, and each wrote the rows its committed tables
     // hold for the date (rolling post_lift: the rows this date computed).
     let steps = s["dates"][0]["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 16, "15 steps and the materialized view: {s}");
+    assert_eq!(steps.len(), 18, "17 steps and the materialized view: {s}");
     for step in steps {
         assert_eq!(step["status"], "ok", "{step}");
         let outputs = step["output"].as_str().unwrap();
@@ -242,7 +242,7 @@ async fn nightly_run_matches_an_independent_computation() {
     );
     assert_eq!(
         runs.lines().nth(1).unwrap(),
-        format!("success,0,16,{DATE}"),
+        format!("success,0,18,{DATE}"),
         "{runs}"
     );
 }
@@ -364,7 +364,7 @@ async fn dry_run_plans_every_step_and_writes_nothing() {
             .iter()
             .filter(|x| x["status"] == "planned")
             .count(),
-        15
+        17
     );
     // Every Parquet file the generator wrote, and nothing else.
     let generated: serde_json::Value =
