@@ -66,6 +66,8 @@ fn history_dump(input: &Path, output: &Path) -> BTreeMap<String, String> {
              array_to_string(map_values(attributed_revenue_by_model), '|') AS by_model",
         ),
         ("performance_by", "*"),
+        ("creator_platform", "*"),
+        ("recommendations", "*"),
         // Commission on the redemptions, and the codes' history.
         ("code_usage", "*"),
         ("code_leaks", "*"),
