@@ -31,15 +31,13 @@
 -- creators) with posts in the period. Lift per post is dark-social
 -- incremental visits per post. Trend: combined revenue of the last
 -- recommend_trend_days against the days before.
-WITH cp AS (
-    SELECT * FROM creator_platform
-),
+
 -- The creator rows: performance_by's creator dimension with the reach of
 -- creator_platform.
-creator_reach AS (
+WITH creator_reach AS (
     SELECT period, period_start, creator_id, sum(posts) AS posts, sum(incremental_visits) AS incremental_visits,
            sum(cost_of_goods) AS cost_of_goods
-    FROM cp GROUP BY period, period_start, creator_id
+    FROM creator_platform GROUP BY period, period_start, creator_id
 ),
 creator_rows AS (
     SELECT 'creator' AS level, b.period, b.period_start, b.key AS creator_id,
@@ -60,7 +58,7 @@ cross_moments AS (
            CAST(sum(CAST(1 / (v * v) AS DECIMAL(38, 6))) AS DOUBLE) AS sw2,
            CAST(sum(CAST(roas / v AS DECIMAL(38, 10))) AS DOUBLE) AS swy,
            CAST(sum(CAST(roas * roas / v AS DECIMAL(38, 10))) AS DOUBLE) AS swy2
-    FROM (SELECT period, roas, power(roas_se, 2) AS v FROM cp WHERE roas IS NOT NULL AND roas_se > 0)
+    FROM (SELECT period, roas, power(roas_se, 2) AS v FROM creator_platform WHERE roas IS NOT NULL AND roas_se > 0)
     GROUP BY period
 ),
 cross_rows AS (
@@ -68,7 +66,7 @@ cross_rows AS (
            c.posts, c.incremental_visits, c.orders, c.combined_revenue, c.cost_of_goods, c.total_cost,
            c.roas, power(c.roas_se, 2) AS v,
            CASE WHEN m.k >= 2 THEN greatest(0, (m.swy2 - m.swy * m.swy / m.sw - (m.k - 1)) / (m.sw - m.sw2 / m.sw)) END AS tau2
-    FROM cp c LEFT JOIN cross_moments m ON m.period = c.period
+    FROM creator_platform c LEFT JOIN cross_moments m ON m.period = c.period
 ),
 all_rows AS (
     SELECT * FROM creator_rows UNION ALL SELECT * FROM cross_rows
@@ -129,7 +127,7 @@ terms AS (
            sum(CASE WHEN f.fact = 'cost' AND f.cost_kind = 'commission' THEN f.amount END) AS commission,
            sum(CASE WHEN f.fact = 'attributed' THEN f.amount END) AS attributed_revenue
     FROM (SELECT p.period, x.* FROM roi_facts x
-          JOIN (SELECT DISTINCT period, period_start FROM cp) p ON x.d >= p.period_start AND x.d <= ${date}
+          JOIN (SELECT DISTINCT period, period_start FROM creator_platform) p ON x.d >= p.period_start AND x.d <= ${date}
           WHERE x.fact <> 'attributed' OR x.model = ${attribution_default_model}) f
     GROUP BY f.period, f.creator_id
 ),
@@ -172,16 +170,12 @@ facts AS (
            CASE WHEN l.level = 'creator' THEN coalesce(k.likely_leaked, 0) ELSE 0 END AS likely_leaked_codes,
            CASE WHEN l.level = 'creator' THEN coalesce(k.suspected, 0) ELSE 0 END AS suspected_codes,
            CASE WHEN l.level = 'creator' THEN k.leaked_revenue END AS leaked_revenue,
-           -- Standard normal CDF (logistic form of Bowling et al. 2009, error
-           -- below 2e-4) of the posterior distance to each threshold.
-           CASE WHEN l.roas_shrunk IS NOT NULL THEN
-               1 / (1 + exp(-(0.07056 * power(least(greatest((l.roas_shrunk - ${recommend_target_roas}) / nullif(l.posterior_sd, 0), -8), 8), 3)
-                              + 1.5976 * least(greatest((l.roas_shrunk - ${recommend_target_roas}) / nullif(l.posterior_sd, 0), -8), 8))))
-           END AS p_meets_raw,
-           CASE WHEN l.roas_shrunk IS NOT NULL AND l.breakeven_roas IS NOT NULL THEN
-               1 / (1 + exp(-(0.07056 * power(least(greatest((l.breakeven_roas - l.roas_shrunk) / nullif(l.posterior_sd, 0), -8), 8), 3)
-                              + 1.5976 * least(greatest((l.breakeven_roas - l.roas_shrunk) / nullif(l.posterior_sd, 0), -8), 8))))
-           END AS p_loses_raw
+           -- Distances of the posterior mean to each threshold, in posterior
+           -- standard deviations (clamped where the CDF below is flat).
+           l.roas_shrunk - ${recommend_target_roas} AS above_target,
+           l.breakeven_roas - l.roas_shrunk AS below_breakeven,
+           least(greatest((l.roas_shrunk - ${recommend_target_roas}) / nullif(l.posterior_sd, 0), -8), 8) AS z_meets,
+           least(greatest((l.breakeven_roas - l.roas_shrunk) / nullif(l.posterior_sd, 0), -8), 8) AS z_loses
     FROM lifted l
     LEFT JOIN peers p ON p.level = l.level AND p.period = l.period
                      AND (p.platform IS NOT DISTINCT FROM l.platform) AND (p.format IS NOT DISTINCT FROM l.format)
@@ -192,16 +186,18 @@ facts AS (
                           AND (o.platform IS NOT DISTINCT FROM l.platform) AND (o.format IS NOT DISTINCT FROM l.format)
     LEFT JOIN leaks k ON k.creator_id = l.creator_id
 ),
--- A zero posterior spread (every key at the pooled ROAS with certainty)
--- makes the probabilities 0 or 1 by which side of the threshold it is on.
+-- Standard normal CDF (logistic form of Bowling et al. 2009, error below
+-- 2e-4). A zero posterior spread (every key at the pooled ROAS with
+-- certainty) makes a probability 0 or 1 by which side of the threshold the
+-- key is on.
 probs AS (
     SELECT *,
-           CASE WHEN roas_shrunk IS NULL THEN NULL
-                WHEN posterior_sd > 0 THEN p_meets_raw
-                WHEN roas_shrunk >= ${recommend_target_roas} THEN 1.0 ELSE 0.0 END AS p_meets_target,
-           CASE WHEN roas_shrunk IS NULL OR breakeven_roas IS NULL THEN NULL
-                WHEN posterior_sd > 0 THEN p_loses_raw
-                WHEN roas_shrunk < breakeven_roas THEN 1.0 ELSE 0.0 END AS p_loses_money
+           CASE WHEN above_target IS NULL THEN NULL
+                WHEN posterior_sd > 0 THEN 1 / (1 + exp(-(0.07056 * power(z_meets, 3) + 1.5976 * z_meets)))
+                WHEN above_target >= 0 THEN 1.0 ELSE 0.0 END AS p_meets_target,
+           CASE WHEN below_breakeven IS NULL THEN NULL
+                WHEN posterior_sd > 0 THEN 1 / (1 + exp(-(0.07056 * power(z_loses, 3) + 1.5976 * z_loses)))
+                WHEN below_breakeven > 0 THEN 1.0 ELSE 0.0 END AS p_loses_money
     FROM facts
 ),
 -- The action the numbers alone give, then open findings on top.
@@ -224,15 +220,10 @@ decided AS (
                 ELSE performance_action END AS action
     FROM performance
 ),
+-- The probability behind each action; investigate rests on findings, not
+-- on a probability.
 scored AS (
     SELECT *,
-           CASE action
-               WHEN 'investigate' THEN NULL
-               WHEN 'scale' THEN p_meets_target
-               WHEN 'pause' THEN p_loses_money
-               WHEN 'keep' THEN CASE WHEN roas_shrunk >= ${recommend_target_roas} THEN p_meets_target ELSE 1 - p_loses_money END
-               ELSE 1 - p_meets_target
-           END AS probability,
            CASE performance_action
                WHEN 'scale' THEN p_meets_target
                WHEN 'pause' THEN p_loses_money
@@ -244,10 +235,10 @@ scored AS (
 SELECT level, period, period_start, creator_id, platform, format, action,
        CASE WHEN action = 'investigate'
                  THEN CASE WHEN likely_leaked_codes > 0 OR high_flags > 1 THEN 'high' ELSE 'medium' END
-            WHEN probability >= 0.95 THEN 'high'
-            WHEN probability >= ${recommend_confidence} THEN 'medium'
+            WHEN performance_probability >= 0.95 THEN 'high'
+            WHEN performance_probability >= ${recommend_confidence} THEN 'medium'
             ELSE 'low' END AS confidence,
-       probability,
+       CASE WHEN action <> 'investigate' THEN performance_probability END AS probability,
        performance_action, performance_probability,
        concat_ws('; ',
            CASE WHEN open_flags > 0 THEN concat(CAST(open_flags AS VARCHAR), ' open compliance flag(s), ',
