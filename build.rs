@@ -1,4 +1,5 @@
-//! Embeds the bundled jobs and their SQL (`jobs/*.toml`, `sql/**/*.sql`) in
+//! Embeds the bundled jobs, their SQL and data files (`jobs/*.toml`,
+//! `sql/**/*.sql`, `rules/`, `templates/`) in
 //! the binary, so that an installed `halo run` works in any directory.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ fn main() {
     walk(&root.join("jobs"), "toml", &mut files);
     walk(&root.join("sql"), "sql", &mut files);
     walk(&root.join("rules"), "toml", &mut files);
+    walk(&root.join("templates"), "toml", &mut files);
     files.sort();
     let mut code = String::from(
         "/// Every bundled file: (path relative to the repository root, contents).\n\
@@ -45,5 +47,6 @@ fn main() {
     println!("cargo:rerun-if-changed=jobs");
     println!("cargo:rerun-if-changed=sql");
     println!("cargo:rerun-if-changed=rules");
+    println!("cargo:rerun-if-changed=templates");
     println!("cargo:rerun-if-changed=build.rs");
 }

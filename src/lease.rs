@@ -232,6 +232,34 @@ pub struct Acquired {
     pub abandoned: Option<Abandoned>,
 }
 
+/// Runs `work` holding the output root's lease (taken for `command`, as
+/// [`Lease::acquire`] takes it), and releases it whatever `work` returned:
+/// how a person's decision or a send is kept from racing a run.
+pub async fn holding<T, F>(
+    storage: &Storage,
+    root: &Url,
+    command: &str,
+    timeout: Duration,
+    work: F,
+) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    let acquired = Lease::acquire(
+        storage,
+        root,
+        command,
+        &uuid::Uuid::now_v7().to_string(),
+        timeout,
+    )
+    .await?;
+    let outcome = work.await;
+    let released = acquired.lease.release().await;
+    let out = outcome?;
+    released?;
+    Ok(out)
+}
+
 impl Lease {
     /// Takes the output root's lease for `command`, or fails with exit 75
     /// naming the live holder. A holder whose heartbeat is older than

@@ -30,6 +30,7 @@ pub mod lift;
 pub mod memory;
 pub mod momentum;
 pub mod money;
+pub mod outbox;
 pub mod params;
 pub mod payouts;
 pub mod query;

@@ -143,6 +143,16 @@ enum Command {
         #[command(flatten)]
         roots: Roots,
     },
+    /// Messages to creators: list the outbox, show one, approve or reject it, send what is approved.
+    #[command(after_help = EXIT_CODES)]
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxCmd,
+        #[command(flatten)]
+        lease: LeaseArgs,
+        #[command(flatten)]
+        roots: Roots,
+    },
     /// Export a result table for finance (creator_roi: one row per creator).
     #[command(after_help = EXIT_CODES)]
     Export {
@@ -239,6 +249,64 @@ enum CodesCmd {
         /// Why the evidence does not show a leak.
         #[arg(long)]
         note: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCmd {
+    /// The newest outbox, with what was decided and sent since applied.
+    List {
+        /// Only this status (needs_approval, approved, rejected, sent, failed, suppressed).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this kind (reminder, overdue, checkin, compliance).
+        #[arg(long)]
+        kind: Option<String>,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One message: every column, both bodies, its facts.
+    Show {
+        id: String,
+        /// table, csv or json.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+    /// Approve a message (recorded in the ledger; its content is frozen).
+    Approve {
+        id: String,
+        /// Who approves it.
+        #[arg(long)]
+        by: String,
+        /// Why.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a message (recorded in the ledger; it is never sent).
+    Reject {
+        id: String,
+        /// Who rejects it.
+        #[arg(long)]
+        by: String,
+        /// Why (required).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Deliver what is approved and not yet sent: over SMTP (HALO_SMTP_URL,
+    /// HALO_MAIL_FROM, HALO_SMTP_CA_FILE) or as .eml files (file:///folder).
+    /// Exit 75: the server is unreachable or deferred (retry later); 65: a
+    /// message was refused for good.
+    Send {
+        /// Print what would be sent; send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// At most this many messages this run.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// At most this many messages a minute.
+        #[arg(long)]
+        per_minute: Option<u32>,
     },
 }
 
@@ -489,6 +557,106 @@ async fn codes(
             note,
         } => decide(code, "confirm_leak", by, note, from).await?,
         CodesCmd::Dismiss { code, by, note } => decide(code, "dismiss", by, note, None).await?,
+    }
+    Ok(0)
+}
+
+/// `halo outbox approve|reject`: one decision, printed as its ledger entry.
+async fn outbox_decide(
+    storage: &Storage,
+    output: &url::Url,
+    decision: &'static str,
+    id: &str,
+    by: &str,
+    note: Option<String>,
+    lease: &LeaseArgs,
+) -> anyhow::Result<()> {
+    use halo::outbox::decisions;
+    let e = decisions::decide(
+        storage,
+        output,
+        decisions::Request {
+            message_id: id,
+            decision,
+            by,
+            note,
+            now: now()?,
+            lease_timeout: lease.lease_timeout,
+        },
+    )
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({"message_id": e.subject_id, "decision": e.decision, "by": e.by, "ledger_seq": e.seq, "hash": e.hash})
+    );
+    Ok(())
+}
+
+async fn outbox(
+    action: OutboxCmd,
+    roots: Roots,
+    lease: LeaseArgs,
+    storage: Storage,
+) -> anyhow::Result<u8> {
+    use halo::outbox::{decisions, delivery};
+    let output = parse_root(&roots.output)?;
+    match action {
+        OutboxCmd::List {
+            status,
+            kind,
+            format,
+        } => print(
+            &decisions::list(
+                &storage,
+                &output,
+                status.as_deref(),
+                kind.as_deref(),
+                None,
+                false,
+            )
+            .await?,
+            &format,
+        )?,
+        OutboxCmd::Show { id, format } => print(
+            &decisions::list(&storage, &output, None, None, Some(&id), true).await?,
+            &format,
+        )?,
+        OutboxCmd::Approve { id, by, note } => {
+            outbox_decide(&storage, &output, "approve", &id, &by, note, &lease).await?
+        }
+        OutboxCmd::Reject { id, by, note } => {
+            outbox_decide(&storage, &output, "reject", &id, &by, note, &lease).await?
+        }
+        OutboxCmd::Send {
+            dry_run,
+            limit,
+            per_minute,
+        } => {
+            let (transport, from) = delivery::from_env()?;
+            let outcomes = delivery::send(
+                &storage,
+                &output,
+                &delivery::Options {
+                    transport,
+                    from,
+                    dry_run,
+                    limit,
+                    per_minute,
+                    now: now()?,
+                    lease_timeout: lease.lease_timeout,
+                },
+            )
+            .await?;
+            for o in &outcomes {
+                println!("{}", serde_json::to_string(o)?);
+            }
+            if outcomes.iter().any(|o| o.result == "deferred") {
+                return Ok(ExitKind::TempFail as u8);
+            }
+            if outcomes.iter().any(|o| o.result == "failed") {
+                return Ok(ExitKind::DataInvalid as u8);
+            }
+        }
     }
     Ok(0)
 }
@@ -823,6 +991,11 @@ async fn dispatch(command: Command) -> anyhow::Result<u8> {
             lease,
             roots,
         } => review(action, roots, lease, storage).await,
+        Command::Outbox {
+            action,
+            lease,
+            roots,
+        } => outbox(action, roots, lease, storage).await,
         Command::Export {
             table,
             period,

@@ -17,7 +17,6 @@ use url::Url;
 
 use crate::builtin::{Provider, Setup};
 use crate::error::{Error, Result};
-use crate::lease::Lease;
 use crate::ledger::{Entry, Head, Kind, Ledger, NewEntry};
 use crate::storage::Storage;
 use crate::tables::ResultStore;
@@ -215,19 +214,14 @@ pub async fn resolve(storage: &Storage, output: &Url, r: Request<'_>) -> Result<
     if r.by.trim().is_empty() {
         return Err(Error::Usage("--by must name the reviewer".into()));
     }
-    let acquired = Lease::acquire(
+    crate::lease::holding(
         storage,
         output,
         &format!("review resolve {}", r.flag_id),
-        &uuid::Uuid::now_v7().to_string(),
         r.lease_timeout,
+        resolve_holding(storage, output, &r),
     )
-    .await?;
-    let outcome = resolve_holding(storage, output, &r).await;
-    let released = acquired.lease.release().await;
-    let entry = outcome?;
-    released?;
-    Ok(entry)
+    .await
 }
 
 async fn resolve_holding(storage: &Storage, output: &Url, r: &Request<'_>) -> Result<Entry> {

@@ -18,7 +18,6 @@ use url::Url;
 use super::codes::Decision;
 use crate::builtin::{Provider, Setup};
 use crate::error::{Error, Result};
-use crate::lease::Lease;
 use crate::ledger::{Entry, Head, Kind, Ledger, NewEntry};
 use crate::storage::Storage;
 use crate::tables::ResultStore;
@@ -88,6 +87,10 @@ pub fn schema() -> SchemaRef {
         Field::new("leaked_from", DataType::Date32, true),
         Field::new("note", DataType::Utf8, true),
         Field::new("ledger_seq", DataType::Int64, false),
+        // The run date whose results the person decided on: what a message
+        // about the decision is built for (a date of the data, not the
+        // wall clock, so backfills agree).
+        Field::new("decided_on", DataType::Date32, false),
     ]))
 }
 
@@ -126,6 +129,11 @@ pub fn table(ledger: &Ledger, date: NaiveDate) -> Result<RecordBatch> {
             d.values()
                 .map(|(_, e)| Some(e.seq as i64))
                 .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            d.values()
+                .map(|(_, e)| Some(days_since_epoch(e.as_of)))
+                .collect::<Date32Array>(),
         ),
     ];
     Ok(RecordBatch::try_new(schema(), cols)?)
@@ -266,19 +274,14 @@ pub async fn decide(storage: &Storage, output: &Url, r: Request<'_>) -> Result<E
         ));
     }
     let code = normalise(r.code);
-    let acquired = Lease::acquire(
+    crate::lease::holding(
         storage,
         output,
         &format!("codes {} {code}", r.decision),
-        &uuid::Uuid::now_v7().to_string(),
         r.lease_timeout,
+        decide_holding(storage, output, &code, &r),
     )
-    .await?;
-    let outcome = decide_holding(storage, output, &code, &r).await;
-    let released = acquired.lease.release().await;
-    let entry = outcome?;
-    released?;
-    Ok(entry)
+    .await
 }
 
 async fn decide_holding(

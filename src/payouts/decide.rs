@@ -15,7 +15,6 @@ use super::arrow_io::{lines_batch, payouts_batch, read_lines, read_payouts};
 use super::book::{Line, Payout};
 use super::snapshot::to_json;
 use crate::error::{Error, Result};
-use crate::lease::Lease;
 use crate::ledger::{Entry, Ledger, NewEntry};
 use crate::session::{SessionOptions, session};
 use crate::storage::Storage;
@@ -176,19 +175,14 @@ pub async fn decide(storage: &Storage, output: &Url, r: Request<'_>) -> Result<E
             "a rejection needs --note saying why (the creator sees it)".into(),
         ));
     }
-    let acquired = Lease::acquire(
+    crate::lease::holding(
         storage,
         output,
         &format!("payouts {} {payout_id}", decision.as_str()),
-        &uuid::Uuid::now_v7().to_string(),
         lease_timeout,
+        decide_holding(storage, output, payout_id, decision, by, note, now),
     )
-    .await?;
-    let outcome = decide_holding(storage, output, payout_id, decision, by, note, now).await;
-    let released = acquired.lease.release().await;
-    let entry = outcome?;
-    released?;
-    Ok(entry)
+    .await
 }
 
 async fn decide_holding(

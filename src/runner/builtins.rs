@@ -76,6 +76,14 @@ fn review_decisions(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
     Box::pin(crate::compliance::review::provider(s))
 }
 
+fn outbox(i: Vec<DataFrame>, c: Context) -> BoxFuture<'static, Result<Vec<Table>>> {
+    Box::pin(crate::outbox::run(i, c))
+}
+
+fn outbox_ledgers(s: Setup<'_>) -> BoxFuture<'_, Result<Box<dyn Provider>>> {
+    Box::pin(crate::outbox::decisions::provider(s))
+}
+
 const BUILTINS: &[Builtin] = &[
     Builtin {
         name: "creator_momentum",
@@ -149,6 +157,18 @@ const BUILTINS: &[Builtin] = &[
         run: compliance,
         prepare: Some(review_decisions),
     },
+    Builtin {
+        name: "outbox",
+        inputs: &[
+            "the follow-ups the facts call for",
+            "recipients (creators)",
+            "decisions on messages (outbox_decisions)",
+            "delivery attempts and outcomes (outbox_deliveries)",
+        ],
+        outputs: &["outbox"],
+        run: outbox,
+        prepare: Some(outbox_ledgers),
+    },
 ];
 
 /// The built-in called `name`.
@@ -173,5 +193,6 @@ pub fn params() -> Vec<(&'static str, &'static [Param])> {
         ("Program health", crate::health::PARAMS),
         ("Compliance", crate::compliance::PARAMS),
         ("Product placement", crate::compliance::placement::PARAMS),
+        ("Communications", crate::outbox::PARAMS),
     ]
 }

@@ -1691,6 +1691,106 @@ pub static TABLES: LazyLock<Vec<ResultTable>> = LazyLock::new(|| {
             ],
         },
         ResultTable {
+            name: "outbox".into(),
+            partition: Partition::RunDate,
+            columns: vec![
+                req(
+                    "message_id",
+                    "string",
+                    "stable id from kind, subject and period: a re-run or backfill builds the same message, never a second one",
+                ),
+                req(
+                    "kind",
+                    "string",
+                    "`reminder`, `overdue`, `checkin`, `compliance` or `leaked_code` (docs/communications.md)",
+                ),
+                req("creator_id", "string", "the creator it is written to"),
+                col("campaign_id", "string", "the campaign it is about"),
+                req(
+                    "subject_key",
+                    "string",
+                    "what it is about: a deliverable id, `campaign/creator`, a compliance flag id, a code",
+                ),
+                req(
+                    "period",
+                    "string",
+                    "the stage or period it is for: each trigger fires once per subject and period",
+                ),
+                req(
+                    "built_for",
+                    "date",
+                    "the local date whose facts it was built from (its trigger date)",
+                ),
+                req(
+                    "send_by",
+                    "date",
+                    "the last date it may be sent (`built_for` + `outbox_stale_days`): older messages are suppressed, so a backfill never floods creators",
+                ),
+                col(
+                    "recipient",
+                    "string",
+                    "the creator's address, as `Name <address>`; null without an email",
+                ),
+                req(
+                    "locale",
+                    "string",
+                    "`en`, `de`, `fr` or `es`: from the creator's country (`outbox_default_locale` otherwise)",
+                ),
+                req("subject", "string", "the subject line"),
+                req("body_text", "string", "the plain-text body"),
+                req("body_html", "string", "the HTML body"),
+                req(
+                    "facts",
+                    "string",
+                    "the facts it was built from, as JSON: every number in it comes from here",
+                ),
+                req(
+                    "content_sha256",
+                    "string",
+                    "SHA-256 of recipient, subject and both bodies: what an approval freezes",
+                ),
+                req(
+                    "needs_approval",
+                    "bool",
+                    "whether a person must approve it (`outbox_auto_kinds` lists the kinds that need not)",
+                ),
+                req(
+                    "status",
+                    "string",
+                    "`needs_approval`, `approved`, `rejected`, `sent`, `failed` or `suppressed`",
+                ),
+                col(
+                    "status_reason",
+                    "string",
+                    "why it is suppressed, rejected or failed, in words",
+                ),
+                col(
+                    "decided_by",
+                    "string",
+                    "who approved or rejected it (`auto` for a kind in `outbox_auto_kinds`)",
+                ),
+                col("decided_at", "timestamp[us, tz=UTC]", "when (ledger time)"),
+                col("decision_note", "string", "the decider's note"),
+                req(
+                    "attempts",
+                    "int64",
+                    "delivery attempts recorded (`halo outbox send`)",
+                ),
+                col(
+                    "sent_at",
+                    "timestamp[us, tz=UTC]",
+                    "when the mail server accepted it",
+                ),
+                col(
+                    "provider_message_id",
+                    "string",
+                    "the server's answer on acceptance (its queue id), or the .eml file written",
+                ),
+                col("last_error", "string", "the last delivery error"),
+                req("dt", "date", "the run date"),
+            ],
+        },
+        ResultTable {
             name: "rejects".into(),
             partition: Partition::RunDate,
             columns: vec![

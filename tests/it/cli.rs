@@ -215,7 +215,7 @@ async fn the_bundled_nightly_job_runs_from_any_directory() {
     );
     let s = only_json(&out.stdout);
     assert_eq!(s["job"], "nightly");
-    assert_eq!(s["dates"][0]["steps"].as_array().unwrap().len(), 18, "{s}");
+    assert_eq!(s["dates"][0]["steps"].as_array().unwrap().len(), 19, "{s}");
     // The bundled job and the repository's give the same tables.
     let repo_out = dir.path().join("repo-out");
     crate::common::run_nightly(&input, &repo_out, &["--date", "2026-10-25"]);

@@ -503,7 +503,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_rolling_range_too_short_for_the_lift_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    for d in ["sql", "rules"] {
+    for d in ["sql", "rules", "templates"] {
         copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
             &root.join(d),

@@ -16,6 +16,7 @@ mod lift;
 mod lift_accuracy;
 mod lift_reference;
 mod nightly_sql;
+mod outbox;
 mod outputs;
 mod payouts;
 mod placement;

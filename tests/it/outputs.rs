@@ -140,7 +140,7 @@ fn a_step_reading_an_earlier_output_must_require_it_and_require_only_what_it_rea
     let nightly_text = std::fs::read_to_string(nightly()).unwrap();
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
-    for d in ["sql", "rules"] {
+    for d in ["sql", "rules", "templates"] {
         std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join(d), root.join(d))
             .unwrap();
     }
@@ -201,7 +201,7 @@ async fn a_job_that_leaves_out_every_optional_parameter_gives_the_nightly_result
     assert!(!bare.contains("lift_history_days") && !bare.contains("recommend_target_roas"));
     let root = dir.path().join("proj");
     std::fs::create_dir_all(root.join("jobs")).unwrap();
-    for d in ["sql", "rules"] {
+    for d in ["sql", "rules", "templates"] {
         std::os::unix::fs::symlink(Path::new(env!("CARGO_MANIFEST_DIR")).join(d), root.join(d))
             .unwrap();
     }

@@ -15,7 +15,8 @@
 //! - `halo result <table> ...`: empty result tables of their declared schema,
 //!   as `<table>` and `<table>_history`;
 //! - `halo decisions`: `payout_decisions`, `payout_decided_lines`,
-//!   `code_decisions` and `review_decisions` with no decision in them;
+//!   `code_decisions`, `review_decisions`, `outbox_decisions` and
+//!   `outbox_deliveries` with no decision in them;
 //! - `halo views`: every view of the job, in order;
 //! - `halo view <name> <sql file>`: the real file from `sql/`, rendered by
 //!   halo's own `${...}` renderer for the run date, registered as view `<name>`.
@@ -181,6 +182,14 @@ impl Setup {
                 self.empty("payout_decided_lines", l.schema())?;
                 self.empty("code_decisions", halo::health::decisions::schema())?;
                 self.empty("review_decisions", halo::compliance::review::schema())?;
+                self.empty(
+                    "outbox_decisions",
+                    halo::outbox::decisions::decisions_schema(),
+                )?;
+                self.empty(
+                    "outbox_deliveries",
+                    halo::outbox::decisions::deliveries_schema(),
+                )?;
             }
             ["halo", "views"] => {
                 for v in self.job.views.clone() {

@@ -1,0 +1,3 @@
+-- What `halo outbox send` recorded: each attempt, then its outcome, from the
+-- ledger (registered by the runner).
+SELECT * FROM outbox_deliveries
