@@ -11,9 +11,9 @@
 //! The one window this leaves is a crash after the attempt entry and before
 //! the server's acceptance: that message is then not delivered though the
 //! outbox calls it sent, with the reason in `status_reason`; the window is
-//! one SMTP transaction long. Every copy carries the same `Message-ID`
-//! (from `message_id`), so a receiving system that removes duplicates
-//! removes one sent on purpose again by a person.
+//! one SMTP transaction long, and `status_reason` names the messages it may
+//! have hit. Every message carries a `Message-ID` made from `message_id`,
+//! which receiving systems use to drop duplicates.
 
 use std::path::PathBuf;
 use std::time::Duration;
