@@ -218,6 +218,18 @@ pub async fn session(
     Ok(ctx)
 }
 
+/// The run date (`dt`) of rows read from one outbox partition.
+pub fn partition_date(rows: &[RecordBatch]) -> Option<NaiveDate> {
+    rows.iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| b.column_by_name("dt").cloned())
+        .and_then(|c| {
+            c.as_any()
+                .downcast_ref::<arrow::array::Date32Array>()
+                .and_then(|a| a.value_as_date(0))
+        })
+}
+
 /// The newest outbox partition's row of `message_id`, as a message, with
 /// its status, whether it needs approval and the run date.
 pub async fn newest_row(
@@ -233,16 +245,7 @@ pub async fn newest_row(
     let Some(mut row) = json.pop() else {
         return Ok(None);
     };
-    let dt = rows
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| b.column_by_name("dt").cloned())
-        .and_then(|c| {
-            c.as_any()
-                .downcast_ref::<arrow::array::Date32Array>()
-                .and_then(|a| a.value_as_date(0))
-        });
-    if let (Some(dt), serde_json::Value::Object(m)) = (dt, &mut row) {
+    if let (Some(dt), serde_json::Value::Object(m)) = (partition_date(&rows), &mut row) {
         m.insert("dt".into(), serde_json::Value::String(dt.to_string()));
     }
     let message: Message = serde_json::from_value(row.clone())

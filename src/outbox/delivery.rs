@@ -215,15 +215,7 @@ async fn due(
         .await?
         .collect()
         .await?;
-    let dt = rows.iter().find(|b| b.num_rows() > 0).and_then(|b| {
-        b.column_by_name("dt")
-            .and_then(|c| {
-                c.as_any()
-                    .downcast_ref::<arrow::array::Date32Array>()
-                    .cloned()
-            })
-            .and_then(|a| a.value_as_date(0))
-    });
+    let dt = decisions::partition_date(&rows);
     let mut out = Vec::new();
     for row in crate::ledger::rows_json(&rows)? {
         let id = row["message_id"].as_str().unwrap_or_default().to_string();
@@ -376,42 +368,27 @@ async fn send_holding(storage: &Storage, output: &Url, o: &Options) -> Result<Ve
                 .map_err(|e| (false, e.to_string())),
         };
         crate::faults::point("outbox_after_send");
+        // (ledger event, its detail's key, what the run reports)
+        let (event, key, reported, detail) = match result {
+            Ok(answer) => ("accepted", "provider_message_id", "sent", answer),
+            Err((true, e)) => ("failed", "error", "failed", e),
+            Err((false, e)) => ("deferred", "error", "deferred", e),
+        };
         let mut extra = serde_json::Map::new();
-        match result {
-            Ok(answer) => {
-                extra.insert("provider_message_id".into(), Value::String(answer.clone()));
-                record(&mut delivered, storage, output, &d, "accepted", extra).await?;
-                out.push(Outcome {
-                    message_id: d.m.message_id.clone(),
-                    result: "sent",
-                    recipient,
-                    detail: answer,
-                });
-                sent += 1;
-            }
-            Err((true, e)) => {
-                extra.insert("error".into(), Value::String(e.clone()));
-                record(&mut delivered, storage, output, &d, "failed", extra).await?;
-                out.push(Outcome {
-                    message_id: d.m.message_id.clone(),
-                    result: "failed",
-                    recipient,
-                    detail: e,
-                });
-            }
-            Err((false, e)) => {
-                extra.insert("error".into(), Value::String(e.clone()));
-                record(&mut delivered, storage, output, &d, "deferred", extra).await?;
-                out.push(Outcome {
-                    message_id: d.m.message_id.clone(),
-                    result: "deferred",
-                    recipient,
-                    detail: e,
-                });
-                // The server or the network is down: the rest would fail
-                // the same way.
-                break;
-            }
+        extra.insert(key.into(), Value::String(detail.clone()));
+        record(&mut delivered, storage, output, &d, event, extra).await?;
+        out.push(Outcome {
+            message_id: d.m.message_id.clone(),
+            result: reported,
+            recipient,
+            detail,
+        });
+        match reported {
+            "sent" => sent += 1,
+            // The server or the network is down: the rest would fail the
+            // same way.
+            "deferred" => break,
+            _ => {}
         }
     }
     Ok(out)

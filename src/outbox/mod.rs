@@ -298,15 +298,7 @@ fn read_recipients(t: &Table) -> Result<BTreeMap<String, Recipient>> {
 }
 
 fn micros(v: Option<&Value>) -> Option<i64> {
-    let s = v?.as_str()?;
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp_micros())
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc().timestamp_micros())
-        })
+    templates::instant(v?.as_str()?).map(|t| t.timestamp_micros())
 }
 
 fn frozen(id: &str, v: Option<&Value>) -> Option<Message> {

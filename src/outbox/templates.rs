@@ -284,7 +284,7 @@ fn filters(env: &mut Environment<'static>, loc: Locale, tz: Tz) {
 
 /// An instant as Arrow's JSON writes a UTC timestamp (`2026-10-05T17:00:00`
 /// with or without an offset).
-fn instant(s: &str) -> Option<DateTime<Utc>> {
+pub fn instant(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
